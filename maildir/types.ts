@@ -1,0 +1,115 @@
+/**
+ * The storage interfaces every protocol talks to (DESIGN.md "Storage interfaces").
+ * UIDs only; sequence numbers live in the protocol sessions.
+ */
+import type { Readable } from 'node:stream';
+import type { MessageIndex } from './mime/types.js';
+import type { SearchKey } from './search/query.js';
+
+export type SystemFlag = '\\Seen' | '\\Answered' | '\\Flagged' | '\\Deleted' | '\\Draft';
+export const SYSTEM_FLAGS: readonly SystemFlag[] = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'];
+/** A system flag or a keyword (an IMAP atom without a leading backslash). */
+export type Flag = SystemFlag | string;
+
+export type SpecialUse = '\\Drafts' | '\\Sent' | '\\Trash' | '\\Junk' | '\\Archive';
+
+export interface MailboxInfo {
+  /** IMAP name in Unicode, '/' as delimiter, "INBOX" for the root */
+  name: string;
+  delimiter: '/';
+  specialUse?: SpecialUse;
+  subscribed: boolean;
+  hasChildren: boolean;
+  /** a parent that exists only because of its children (\NonExistent / \Noselect) */
+  nonExistent?: boolean;
+}
+
+export interface MailboxStatus {
+  messages: number;
+  recent: number;
+  uidNext: number;
+  uidValidity: number;
+  unseen: number;
+  /** sum of RFC822.SIZE (CRLF) of all messages */
+  size: number;
+}
+
+export interface MessageMeta {
+  uid: number;
+  /** system flags and keywords together, system flags first */
+  flags: Flag[];
+  /** RFC822.SIZE (CRLF octets) */
+  size: number;
+}
+
+export interface FlagChange {
+  uid: number;
+  flags: Flag[];
+}
+
+export interface MailboxChanges {
+  /** UIDs new to this handle, ascending */
+  added: number[];
+  /** of `added`, the ones this handle is the first to see (\Recent, RFC 3501 2.3.2) */
+  recent: number[];
+  /** UIDs gone since the last sync, ascending */
+  expunged: number[];
+  /** messages (already known to this handle) whose flags changed */
+  flags: FlagChange[];
+}
+
+export interface QuotaUsage {
+  usedBytes: number;
+  limitBytes?: number;
+  usedMessages: number;
+  limitMessages?: number;
+}
+
+export interface AppendOptions {
+  flags?: Flag[];
+  internalDate?: Date;
+}
+
+export interface MailStore {
+  forUser(user: string): Promise<UserStore>;
+}
+
+export interface UserStore {
+  list(): Promise<MailboxInfo[]>;
+  create(name: string, specialUse?: SpecialUse): Promise<void>;
+  delete(name: string): Promise<void>;
+  /** renaming INBOX moves all its messages into the new folder (RFC 3501 6.3.5) */
+  rename(from: string, to: string): Promise<void>;
+  subscribe(name: string, on: boolean): Promise<void>;
+  status(name: string): Promise<MailboxStatus>;
+  append(name: string, body: Readable | Buffer, o?: AppendOptions): Promise<{ uidValidity: number; uid: number }>;
+  open(name: string, o: { readOnly: boolean }): Promise<Mailbox>;
+  quota(): Promise<QuotaUsage>;
+}
+
+export interface Mailbox {
+  readonly name: string;
+  readonly uidValidity: number;
+  readonly readOnly: boolean;
+  /** UIDNEXT as of the last sync */
+  readonly uidNext: number;
+  /** UIDs of this handle's view, ascending (snapshot as of the last sync) */
+  uids(): readonly number[];
+  /** flags and size of one message in this handle's view */
+  meta(uid: number): MessageMeta | undefined;
+  messages(): MessageMeta[];
+  /** INTERNALDATE; from the cache, else the file's mtime */
+  internalDate(uid: number): Promise<Date>;
+  sync(): Promise<MailboxChanges>;
+  /** the raw bytes as stored (LF line endings as on disk); range in raw offsets */
+  read(uid: number, range?: { start: number; length?: number }): Promise<{ size: number; stream: Readable }>;
+  index(uid: number): Promise<MessageIndex>;
+  setFlags(uids: readonly number[], mode: 'add' | 'remove' | 'replace', flags: readonly Flag[]): Promise<MessageMeta[]>;
+  /** expunge the given UIDs, or all \Deleted ones; returns the UIDs removed */
+  expunge(uids?: readonly number[]): Promise<number[]>;
+  copy(uids: readonly number[], dest: string, o?: { move?: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
+  search(q: SearchKey): Promise<number[]>;
+  /** a hint that something changed; the session then calls sync() */
+  onChange(listener: () => void): () => void;
+  close(): Promise<void>;
+}
