@@ -1,0 +1,166 @@
+/**
+ * Address-list parsing for ENVELOPE (RFC 5322 3.4, RFC 3501 7.4.2), tolerant in
+ * the way Dovecot's message-address.c is: garbage never throws, a missing
+ * local part becomes "MISSING_MAILBOX" and a missing domain "MISSING_DOMAIN"
+ * (Dovecot's MESSAGE_ADDRESS_PARSE_FLAG_FILL_MISSING, which its IMAP ENVELOPE
+ * uses), an unclosed quote, comment or angle bracket runs to the end of the
+ * value. Group syntax gives a start marker {mailbox: group name, host: null}
+ * and an end marker {mailbox: null, host: null}. Strings stay raw (latin1);
+ * encoded words in display names are left for the client, as IMAP wants.
+ */
+import type { Address } from './types.js';
+
+export const MISSING_MAILBOX = 'MISSING_MAILBOX';
+export const MISSING_DOMAIN = 'MISSING_DOMAIN';
+
+type Token =
+  | { t: 'word'; v: string; quoted: boolean }
+  | { t: 'literal'; v: string }
+  | { t: 'comment'; v: string }
+  | { t: 'special'; v: string };
+
+const SPECIALS = '<>@,;:.';
+
+function lex(s: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') { i++; continue; }
+    if (c === '"') {
+      let v = '';
+      i++;
+      while (i < s.length && s[i] !== '"') {
+        if (s[i] === '\\' && i + 1 < s.length) i++;
+        v += s[i];
+        i++;
+      }
+      i++;
+      out.push({ t: 'word', v, quoted: true });
+    } else if (c === '(') {
+      let depth = 0;
+      let v = '';
+      for (; i < s.length; i++) {
+        const d = s[i]!;
+        if (d === '\\' && i + 1 < s.length) { v += s[++i]; continue; }
+        if (d === '(') { if (depth++ === 0) continue; }
+        else if (d === ')' && --depth === 0) { i++; break; }
+        v += d;
+      }
+      out.push({ t: 'comment', v: v.trim() });
+    } else if (c === '[') {
+      const end = s.indexOf(']', i);
+      const stop = end < 0 ? s.length : end + 1;
+      out.push({ t: 'literal', v: s.slice(i, stop) });
+      i = stop;
+    } else if (SPECIALS.includes(c)) {
+      out.push({ t: 'special', v: c });
+      i++;
+    } else {
+      let v = '';
+      while (i < s.length && !' \t\r\n"(['.includes(s[i]!) && !SPECIALS.includes(s[i]!)) v += s[i++];
+      out.push({ t: 'word', v, quoted: false });
+    }
+  }
+  return out;
+}
+
+const isSpecial = (tok: Token | undefined, v: string): boolean => tok !== undefined && tok.t === 'special' && tok.v === v;
+
+/** Display-name phrase: words joined by one space, dots attached to the word before. */
+function phrase(tokens: Token[]): string | null {
+  let out = '';
+  for (const tok of tokens) {
+    if (tok.t === 'comment') continue;
+    if (tok.t === 'special' && tok.v === '.') { out += '.'; continue; }
+    const v = tok.t === 'special' ? tok.v : tok.v;
+    out += out.length > 0 ? ' ' + v : v;
+  }
+  return out.length > 0 ? out : null;
+}
+
+/** local-part "@" domain, tolerating anything; comments are skipped. */
+function addrSpec(tokens: Token[]): { mailbox: string; host: string } {
+  let local = '';
+  let domain = '';
+  let seenAt = false;
+  for (const tok of tokens) {
+    if (tok.t === 'comment') continue;
+    if (tok.t === 'special' && tok.v === '@' && !seenAt) { seenAt = true; continue; }
+    if (tok.t === 'special' && tok.v !== '.') continue;
+    if (seenAt) domain += tok.v;
+    else local += tok.v;
+  }
+  return { mailbox: local.length > 0 ? local : MISSING_MAILBOX, host: domain.length > 0 ? domain : MISSING_DOMAIN };
+}
+
+function mailbox(tokens: Token[]): Address | null {
+  if (tokens.length === 0) return null;
+  const lt = tokens.findIndex((t) => isSpecial(t, '<'));
+  if (lt < 0) {
+    if (tokens.every((t) => t.t === 'comment')) return null;
+    const spec = addrSpec(tokens);
+    // Dovecot uses a trailing comment as the name of a bare addr-spec: "a@b (Name)".
+    const comment = [...tokens].reverse().find((t) => t.t === 'comment');
+    const name = comment && comment.v.length > 0 ? comment.v : null;
+    return { name, adl: null, ...spec };
+  }
+  let gt = tokens.findIndex((t, k) => k > lt && isSpecial(t, '>'));
+  if (gt < 0) gt = tokens.length;
+  let inner = tokens.slice(lt + 1, gt);
+  let adl: string | null = null;
+  // obs-route (RFC 5322 4.4): "@a,@b:" before the addr-spec.
+  if (isSpecial(inner[0], '@')) {
+    const colon = inner.findIndex((t) => isSpecial(t, ':'));
+    if (colon > 0) {
+      adl = inner.slice(0, colon).map((t) => (t.t === 'comment' ? '' : t.v)).join('');
+      inner = inner.slice(colon + 1);
+    }
+  }
+  return { name: phrase(tokens.slice(0, lt)), adl, ...addrSpec(inner) };
+}
+
+/** Index of the next top-level separator (one of `stops`) from i, skipping over <...>. */
+function nextStop(tokens: Token[], i: number, stops: string): number {
+  let inAngle = false;
+  for (; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.t !== 'special') continue;
+    if (t.v === '<') inAngle = true;
+    else if (t.v === '>') inAngle = false;
+    else if (!inAngle && stops.includes(t.v)) return i;
+  }
+  return tokens.length;
+}
+
+/** null when the value holds no address at all (IMAP NIL). */
+export function parseAddressList(raw: string | null): Address[] | null {
+  if (raw === null) return null;
+  const tokens = lex(raw);
+  const out: Address[] = [];
+  let i = 0;
+  while (i < tokens.length) {
+    if (isSpecial(tokens[i], ',') || isSpecial(tokens[i], ';')) { i++; continue; }
+    const end = nextStop(tokens, i, ',:');
+    if (isSpecial(tokens[end], ':') && end > i) {
+      // group: display-name ":" [mailbox-list] ";"
+      out.push({ name: null, adl: null, mailbox: phrase(tokens.slice(i, end)) ?? '', host: null });
+      i = end + 1;
+      while (i < tokens.length && !isSpecial(tokens[i], ';')) {
+        if (isSpecial(tokens[i], ',')) { i++; continue; }
+        const stop = nextStop(tokens, i, ',;');
+        const a = mailbox(tokens.slice(i, stop));
+        if (a) out.push(a);
+        i = stop;
+      }
+      i++; // past ';' (or the end: an unterminated group is closed anyway)
+      out.push({ name: null, adl: null, mailbox: null, host: null });
+      continue;
+    }
+    const stop = nextStop(tokens, i, ',');
+    const a = mailbox(tokens.slice(i, stop));
+    if (a) out.push(a);
+    i = stop;
+  }
+  return out.length > 0 ? out : null;
+}
