@@ -1,0 +1,127 @@
+/**
+ * Text comparison for SEARCH: RFC 3501 6.4.4 says string keys match "if the
+ * string is a substring of the field" and "the matching is case-insensitive".
+ * Dovecot compares with the i;unicode-casemap collation (RFC 5051); we use a
+ * close, cheap approximation that both sides of the comparison go through:
+ *
+ *  1. NFKC, so composed/decomposed accents agree and compatibility forms
+ *     (ligatures, full-width letters, NBSP) match their plain forms;
+ *  2. toUpperCase then toLowerCase (full case mapping, so "ß", "SS" and "ss"
+ *     agree), then "ς" → "σ" because JS lowercases Σ context-dependently at
+ *     word ends, which would make a substring fold differently from its host;
+ *  3. every run of white space (including line breaks) becomes one space, so
+ *     a phrase matches across a folded header or a wrapped body line. This is
+ *     a little more generous than Dovecot, which does not fold body white space.
+ *
+ * The streaming finder applies the same fold to text arriving in chunks and
+ * keeps a window of the last needle-length characters, so a match straddling
+ * a chunk edge is still found while memory stays bounded by the chunk size.
+ */
+
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+const WHITE_SPACE_RUN = /\s+/g;
+
+/** Fold text for comparison (see the file comment). */
+export function foldForSearch(text: string): string {
+  let folded: string;
+  if (ASCII_ONLY.test(text)) {
+    folded = text.toLowerCase();
+  } else {
+    folded = text.normalize('NFKC').toUpperCase().toLowerCase().replace(/ς/g, 'σ');
+  }
+  return folded.replace(WHITE_SPACE_RUN, ' ');
+}
+
+/** One-shot case-insensitive substring test with the fold above; `needle` is already folded. */
+export function containsFolded(haystack: string, foldedNeedle: string): boolean {
+  if (foldedNeedle === '') return true;
+  return foldForSearch(haystack).includes(foldedNeedle);
+}
+
+/**
+ * Beyond this many held-back characters without a safe cut point (an ASCII
+ * character) we cut anyway; only a combining sequence split exactly there
+ * could fold differently, and text that long without a single ASCII
+ * character (not even a space or a line break) is very rare.
+ */
+const MAX_HELD_BACK = 1024;
+
+/**
+ * Finds one folded needle in text that arrives in pieces. `push` returns true
+ * as soon as the needle has been seen; `end` flushes the held-back tail.
+ */
+export class StreamingFinder {
+  private readonly needle: string;
+  /** raw text not yet folded: it may still combine with what comes next */
+  private pending = '';
+  /** folded tail of what was already searched, needle.length - 1 long at most */
+  private window = '';
+  /** whether the folded stream so far ends with a (folded) space */
+  private endsWithSpace = false;
+  private found = false;
+
+  /** @param foldedNeedle a needle already passed through foldForSearch, non-empty */
+  constructor(foldedNeedle: string) {
+    this.needle = foldedNeedle;
+    this.found = foldedNeedle === '';
+  }
+
+  get matched(): boolean {
+    return this.found;
+  }
+
+  /** Forget everything seen so far (a new MIME part begins: Dovecot does not match across parts). */
+  reset(): void {
+    this.pending = '';
+    this.window = '';
+    this.endsWithSpace = false;
+    this.found = this.needle === '';
+  }
+
+  push(text: string): boolean {
+    if (this.found || text === '') return this.found;
+    const raw = this.pending + text;
+    const cut = safeCut(raw);
+    this.pending = raw.slice(cut);
+    if (cut > 0) this.search(raw.slice(0, cut));
+    return this.found;
+  }
+
+  end(): boolean {
+    if (!this.found && this.pending !== '') this.search(this.pending);
+    this.pending = '';
+    return this.found;
+  }
+
+  private search(rawPiece: string): void {
+    let folded = foldForSearch(rawPiece);
+    // Two pieces folded separately may each contribute a space to one run of white space.
+    if (this.endsWithSpace && folded.startsWith(' ')) folded = folded.slice(1);
+    if (folded === '') return;
+    const combined = this.window + folded;
+    if (combined.includes(this.needle)) {
+      this.found = true;
+      return;
+    }
+    const keep = this.needle.length - 1;
+    this.window = keep > 0 ? combined.slice(-keep) : '';
+    this.endsWithSpace = folded.endsWith(' ');
+  }
+}
+
+/**
+ * Where `raw` can be split so that folding the two halves separately equals
+ * folding the whole: just before the last ASCII character. An ASCII character
+ * is a normalisation starter that never composes with what precedes it, and
+ * case mapping has no context once final sigma is neutralised.
+ */
+function safeCut(raw: string): number {
+  for (let i = raw.length - 1; i >= 0; i--) {
+    if (raw.charCodeAt(i) < 0x80) return i;
+  }
+  if (raw.length <= MAX_HELD_BACK) return 0;
+  let cut = raw.length - 16;
+  const code = raw.charCodeAt(cut);
+  if (code >= 0xdc00 && code <= 0xdfff) cut--; // never split a surrogate pair
+  return cut;
+}
