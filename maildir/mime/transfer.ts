@@ -75,28 +75,51 @@ function charsetStage(charset: string | null): TextStage {
     const dec = iconv.getDecoder(name);
     return { write: (b) => dec.write(b), end: () => dec.end() ?? '' };
   }
-  // UTF-8 (declared, unknown or absent charset) with a latin1 fallback once it proves invalid.
+  // UTF-8 (declared, unknown or absent charset) with a latin1 fallback once it
+  // proves invalid. Incomplete sequences at a chunk end are held back by hand
+  // (not inside a streaming TextDecoder) so that no byte is lost on the switch.
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   let latin1 = false;
+  let pending = Buffer.alloc(0);
   return {
     write(b) {
       if (latin1) return b.toString('latin1');
+      const all = pending.length > 0 ? Buffer.concat([pending, b]) : b;
+      const cut = completeUtf8Prefix(all);
+      pending = Buffer.from(all.subarray(cut));
       try {
-        return utf8.decode(b, { stream: true });
+        return utf8.decode(all.subarray(0, cut));
       } catch {
         latin1 = true;
-        return b.toString('latin1');
+        const rest = pending;
+        pending = Buffer.alloc(0);
+        return all.subarray(0, cut).toString('latin1') + rest.toString('latin1');
       }
     },
     end() {
-      if (latin1) return '';
+      const rest = pending;
+      pending = Buffer.alloc(0);
+      if (rest.length === 0) return '';
       try {
-        return utf8.decode();
+        return utf8.decode(rest);
       } catch {
-        return '\ufffd';
+        return rest.toString('latin1');
       }
     },
   };
+}
+
+/** Length of `b` without a trailing incomplete UTF-8 sequence (at most 3 bytes held back). */
+function completeUtf8Prefix(b: Buffer): number {
+  for (let back = 1; back <= Math.min(3, b.length); back++) {
+    const c = b[b.length - back]!;
+    if (c < 0x80) return b.length; // ASCII: nothing pending
+    if (c >= 0xc0) {
+      const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      return need > back ? b.length - back : b.length;
+    }
+  }
+  return b.length;
 }
 
 export function createBodyDecoder(encoding: string, charset: string | null): BodyDecoder {

@@ -1,0 +1,99 @@
+// Header-field helpers of the MIME parser: address lists (RFC 5322 3.4 with
+// Dovecot's tolerance), Content-Type parameters with RFC 2231, RFC 2047 decoding.
+import { describe, expect, it } from 'vitest';
+import { parseAddressList } from '../maildir/mime/address.js';
+import { decodeParamValue, findParam, parseContentType, parseStructuredValue } from '../maildir/mime/content-type.js';
+import { decodeHeaderValue } from '../maildir/mime/decode.js';
+import { buildEnvelope } from '../maildir/mime/envelope.js';
+import { parseHeaderFields } from '../maildir/mime/header-fields.js';
+
+const addr = (name: string | null, mailbox: string | null, host: string | null, adl: string | null = null) => ({ name, adl, mailbox, host });
+
+describe('parseAddressList', () => {
+  it('RFC 5322 Appendix A.1.3 group example', () => {
+    expect(parseAddressList('A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, Undisclosed recipients:;')).toEqual([
+      addr(null, 'A Group', null),
+      addr('Ed Jones', 'c', 'a.test'),
+      addr(null, 'joe', 'where.test'),
+      addr('John', 'jdoe', 'one.test'),
+      addr(null, null, null),
+      addr(null, 'Undisclosed recipients', null),
+      addr(null, null, null),
+    ]);
+  });
+
+  it('quoted names, comments as names, routes, quoted local parts', () => {
+    expect(parseAddressList('"Smith, John Q." <john@ex.test>, mary@ex.test (Mary Smith), <@r1.test,@r2.test:box@ex.test>, "a b"@ex.test')).toEqual([
+      addr('Smith, John Q.', 'john', 'ex.test'),
+      addr('Mary Smith', 'mary', 'ex.test'),
+      addr(null, 'box', 'ex.test', '@r1.test,@r2.test'),
+      addr(null, 'a b', 'ex.test'),
+    ]);
+  });
+
+  it('garbage gives MISSING_MAILBOX / MISSING_DOMAIN like Dovecot, never throws', () => {
+    expect(parseAddressList('nobody')).toEqual([addr(null, 'nobody', 'MISSING_DOMAIN')]);
+    expect(parseAddressList('@example.test')).toEqual([addr(null, 'MISSING_MAILBOX', 'example.test')]);
+    expect(parseAddressList('Name <a@b.test')).toEqual([addr('Name', 'a', 'b.test')]);
+    expect(parseAddressList('"unterminated <a@b.test>')).toEqual([addr(null, 'unterminated <a@b.test>', 'MISSING_DOMAIN')]);
+    expect(parseAddressList('a@b.test (open comment')).toEqual([addr('open comment', 'a', 'b.test')]);
+    expect(parseAddressList('Group: a@b.test')).toEqual([addr(null, 'Group', null), addr(null, 'a', 'b.test'), addr(null, null, null)]);
+    expect(parseAddressList('')).toBeNull();
+    expect(parseAddressList(' , ,')).toBeNull();
+    expect(parseAddressList(null)).toBeNull();
+    for (const junk of ['<<<', '>>@@', ':;:;', '"\\', '(((', '[', '<@', 'a@[1.2.3.4']) expect(() => parseAddressList(junk)).not.toThrow();
+  });
+});
+
+describe('envelope', () => {
+  it('sender and reply-to default to from; absent fields are null; first occurrence wins', () => {
+    const env = buildEnvelope(parseHeaderFields(Buffer.from('From: a@b.test\nSubject: one\nSubject: two\nMessage-ID: <m@x>\n')));
+    expect(env.sender).toEqual(env.from);
+    expect(env.replyTo).toEqual(env.from);
+    expect([env.subject, env.messageId, env.to, env.date, env.inReplyTo]).toEqual(['one', '<m@x>', null, null, null]);
+  });
+});
+
+describe('Content-Type parameters', () => {
+  it('type, subtype and params as written, comments skipped', () => {
+    expect(parseContentType('Text/HTML (c); Charset = "UTF-8" ; name="a \\"q\\".html"')).toEqual({
+      type: 'Text', subtype: 'HTML', params: [['Charset', 'UTF-8'], ['name', 'a "q".html']],
+    });
+    expect(parseContentType('text')).toBeNull();
+    expect(parseContentType('/plain')).toBeNull();
+    expect(parseContentType('')).toBeNull();
+  });
+
+  it('RFC 2231 continuations are merged (Dovecot style), extended values keep their charset', () => {
+    expect(parseStructuredValue('attachment; filename*0="long"; filename*1="name.txt"').params).toEqual([['filename', 'longname.txt']]);
+    const ext = parseStructuredValue("attachment; filename*0*=utf-8''%E2%82%AC; filename*1=\" rate.txt\"").params;
+    expect(ext).toEqual([['filename*', "utf-8''%E2%82%AC%20rate.txt"]]);
+    expect(decodeParamValue(...ext[0]!)).toBe('€ rate.txt');
+    // RFC 2231 section 4 example
+    const title = parseStructuredValue("message/external-body; access-type=URL; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A").params;
+    expect(title).toEqual([['access-type', 'URL'], ['title*', "us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A"]]);
+    expect(findParam(title, 'title')).toBe('This is ***fun***');
+    // out-of-order segments are sorted
+    expect(parseStructuredValue('x; n*1=b; n*0=a').params).toEqual([['n', 'ab']]);
+  });
+
+  it('tolerates garbage', () => {
+    expect(parseStructuredValue('multipart/mixed; boundary="unterminated').params).toEqual([['boundary', 'unterminated']]);
+    expect(parseStructuredValue('a/b; ; novalue; =x; k=v').params).toEqual([['k', 'v']]);
+    expect(decodeParamValue('f*', "bogus-charset''%41%zz")).toBe('A%zz');
+  });
+});
+
+describe('decodeHeaderValue', () => {
+  it('RFC 2047 words in several charsets, adjacent words joined (RFC 2047 6.2)', () => {
+    expect(decodeHeaderValue('=?ISO-8859-1?Q?Andr=E9?= Pirard')).toBe('André Pirard');
+    expect(decodeHeaderValue('=?utf-8?B?w6k=?= =?utf-8?B?w6k=?=')).toBe('éé');
+    expect(decodeHeaderValue('=?windows-1251?B?z/Do4uXy?=')).toBe('Привет');
+    expect(decodeHeaderValue('plain text')).toBe('plain text');
+  });
+
+  it('8-bit raw bytes: UTF-8 if valid, otherwise windows-1252', () => {
+    expect(decodeHeaderValue(Buffer.from('Grüße', 'utf8').toString('latin1'))).toBe('Grüße');
+    expect(decodeHeaderValue('caf\xe9 \x93q\x94')).toBe('café “q”');
+  });
+});
