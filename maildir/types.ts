@@ -36,10 +36,10 @@ export interface MailboxStatus {
 
 export interface MessageMeta {
   uid: number;
-  /** system flags and keywords together, system flags first */
+  /** system flags and keywords together, system flags first (\\Recent is `recent`) */
   flags: Flag[];
-  /** RFC822.SIZE (CRLF octets) */
-  size: number;
+  /** \\Recent for this handle (RFC 3501 2.3.2) */
+  recent: boolean;
 }
 
 export interface FlagChange {
@@ -100,6 +100,10 @@ export interface Mailbox {
   messages(): MessageMeta[];
   /** INTERNALDATE; from the cache, else the file's mtime */
   internalDate(uid: number): Promise<Date>;
+  /** RFC822.SIZE: octets with CRLF line endings (from the name's W=, the cache, or by reading the file) */
+  rfc822Size(uid: number): Promise<number>;
+  /** keywords defined in this folder (for PERMANENTFLAGS / FLAGS) */
+  keywords(): string[];
   sync(): Promise<MailboxChanges>;
   /** the raw bytes as stored (LF line endings as on disk); range in raw offsets */
   read(uid: number, range?: { start: number; length?: number }): Promise<{ size: number; stream: Readable }>;

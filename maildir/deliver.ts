@@ -1,0 +1,106 @@
+/**
+ * Writing one message into a folder, qmail's way (DESIGN.md "Delivery"):
+ *
+ *   1. create tmp/<unique> with O_EXCL and stream the body into it, awaiting
+ *      each write (backpressure: we never hold more than one chunk);
+ *   2. fsync the file; set its mtime to the internal date;
+ *   3. rename it into new/ (or cur/ with flags, for APPEND and COPY), whose
+ *      name now carries S=<raw size> and W=<CRLF size>;
+ *   4. fsync the directory, so the rename itself is durable;
+ *   and only then resolve. If the source stream fails half-way, the tmp file
+ *   is removed and nothing appears in new/ or cur/. A crash leaves at most a
+ *   stray file in tmp/, which readers never look at.
+ */
+import { open, rename, unlink, utimes } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { fsyncDir } from './fsutil.js';
+import { baseWithSizes, fileNameFor, uniqueName } from './filename.js';
+
+export type MessageSource = Readable | Buffer | AsyncIterable<Buffer | string>;
+
+export interface WrittenMessage {
+  base: string;
+  /** file name within new/ or cur/ */
+  fileName: string;
+  location: 'new' | 'cur';
+  rawSize: number;
+  /** size with CRLF line endings (RFC822.SIZE) */
+  vsize: number;
+}
+
+export interface WriteOptions {
+  /** flag bits; messages with flags (or `toCur`) go straight into cur/ */
+  flags?: number;
+  extra?: string;
+  toCur?: boolean;
+  internalDate?: Date;
+  /** called with the sizes before the rename; throwing here (e.g. over quota) aborts the delivery */
+  beforeCommit?: (rawSize: number, vsize: number) => Promise<void>;
+  /** reject sources larger than this many bytes */
+  maxBytes?: number;
+}
+
+export class MessageTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`Message exceeds the size limit of ${limit} bytes`);
+  }
+}
+
+/** Counts bare LFs across chunk boundaries: CRLF size = raw size + bare LFs. */
+export class CrlfCounter {
+  bareLf = 0;
+  private prevCr = false;
+  update(chunk: Buffer): void {
+    let i = chunk.indexOf(10);
+    while (i >= 0) {
+      const prev = i > 0 ? chunk[i - 1] === 13 : this.prevCr;
+      if (!prev) this.bareLf++;
+      i = chunk.indexOf(10, i + 1);
+    }
+    if (chunk.length > 0) this.prevCr = chunk[chunk.length - 1] === 13;
+  }
+}
+
+export async function writeMessage(folderDir: string, source: MessageSource, o: WriteOptions = {}): Promise<WrittenMessage> {
+  const unique = uniqueName();
+  const tmpPath = `${folderDir}/tmp/${unique}`;
+  const h = await open(tmpPath, 'wx', 0o600);
+  let rawSize = 0;
+  const crlf = new CrlfCounter();
+  try {
+    const chunks: AsyncIterable<Buffer | string> | Buffer[] = Buffer.isBuffer(source) ? [source] : source;
+    for await (const c of chunks) {
+      const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+      rawSize += chunk.length;
+      if (o.maxBytes !== undefined && rawSize > o.maxBytes) throw new MessageTooLargeError(o.maxBytes);
+      crlf.update(chunk);
+      let off = 0;
+      while (off < chunk.length) {
+        const { bytesWritten } = await h.write(chunk, off, chunk.length - off);
+        off += bytesWritten;
+      }
+    }
+    await h.sync();
+    await h.close();
+  } catch (e) {
+    await h.close().catch(() => {});
+    await unlink(tmpPath).catch(() => {});
+    throw e;
+  }
+  const vsize = rawSize + crlf.bareLf;
+  try {
+    if (o.internalDate) await utimes(tmpPath, o.internalDate, o.internalDate);
+    if (o.beforeCommit) await o.beforeCommit(rawSize, vsize);
+    const base = baseWithSizes(unique, rawSize, vsize);
+    const flags = o.flags ?? 0;
+    const toCur = o.toCur || flags !== 0;
+    const fileName = toCur ? fileNameFor(base, flags, o.extra) : base;
+    const sub = toCur ? 'cur' : 'new';
+    await rename(tmpPath, `${folderDir}/${sub}/${fileName}`);
+    await fsyncDir(`${folderDir}/${sub}`);
+    return { base, fileName, location: sub, rawSize, vsize };
+  } catch (e) {
+    await unlink(tmpPath).catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,488 @@
+/**
+ * FolderIndex: what one process knows about one Maildir folder, shared by
+ * every session that has the folder open (DESIGN.md "Index cache").
+ *
+ * How a sync works (after Dovecot's maildir-sync.c):
+ *
+ * 1. Read new/ and then cur/. In that order a message being moved from new/
+ *    to cur/ by someone else is seen at least once, never missed.
+ * 2. Read the tail of the uidlist (lines other processes appended).
+ * 3. A known message missing from the listing may be an expunge, or a file
+ *    renamed (flag change) while we were reading the directory — readdir is
+ *    not atomic against renames. So before calling anything an expunge we read
+ *    the directories again and expunge only what is missing both times.
+ *    Likewise a uidlist line whose file we have not seen makes us re-read.
+ * 4. Files with no UID yet get one: under the dot-lock, re-read the uidlist
+ *    tail (another process may just have numbered them) and append the rest.
+ *    UIDs are therefore assigned in discovery order and never reused.
+ * 5. A file whose name changed has new flags; a file in new/ is moved to
+ *    cur/ by a read-write sync, and then counts as \Recent for the first
+ *    session that claims it.
+ *
+ * Skipping work: when neither directory's mtime changed since a listing that
+ * began more than a second after that mtime, the listing cannot have changed
+ * (a rename or create updates the directory mtime), so only the uidlist tail
+ * is checked. Changes made by this process bump `modseq` and notify
+ * listeners directly; other processes' changes arrive via the watcher.
+ */
+import { readdir, rename, stat } from 'node:fs/promises';
+import { errnoCode, StoreError } from './errors.js';
+import { fileNameFor, parseName } from './filename.js';
+import { KeywordMap } from './keywords.js';
+import { LOC_CUR, LOC_NEW, MessageTable } from './message-table.js';
+import { Uidlist, type UidEntry } from './uidlist.js';
+import { allocateUidValidity, reserveUidValidity } from './uidvalidity.js';
+import { importForeignUidlist } from './migrate.js';
+import { fsyncDir } from './fsutil.js';
+import { CacheFile } from './cache-file.js';
+
+interface ScanEntry {
+  name: string;
+  loc: number;
+}
+
+export interface ExpungeRecord {
+  uid: number;
+  modseq: number;
+  flags: number;
+}
+
+/** A file this process just wrote into cur/ or new/, to number without a directory scan. */
+export interface WrittenFile {
+  base: string;
+  name: string;
+  loc: number;
+  rawSize: number;
+  vsize: number;
+  date?: number;
+}
+
+export class FolderIndex {
+  readonly table = new MessageTable();
+  readonly uidlist: Uidlist;
+  readonly keywords: KeywordMap;
+  /** base → uid of every row */
+  private byBase = new Map<string, number>();
+  /** uidlist entries whose file we have not matched yet */
+  private pending = new Map<string, number>();
+  private uidlistLines = 0;
+  highestModseq = 1;
+  expungeLog: ExpungeRecord[] = [];
+  unclaimedRecent = new Set<number>();
+  private loaded = false;
+  private running: Promise<void> | null = null;
+  private rerun = false;
+  private lastScan = { newMtime: -1n, curMtime: -1n, startedNs: 0n };
+  private listeners = new Set<() => void>();
+  /** open views on this folder (their progress through the change log) */
+  readonly handles = new Set<{ readonly seenModseq: number }>();
+  private cacheFile: Promise<CacheFile> | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly dir: string,
+    readonly userRoot: string,
+  ) {
+    this.uidlist = new Uidlist(dir);
+    this.keywords = new KeywordMap(dir);
+  }
+
+  get uidValidity(): number {
+    return this.uidlist.uidValidity;
+  }
+
+  get uidNext(): number {
+    return Math.max(this.uidlist.uidNext, this.table.maxUid + 1);
+  }
+
+  /** Listeners are told (synchronously) that something may have changed. */
+  onChange(l: () => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  notify(): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l();
+      } catch {
+        /* a listener's failure is its own business */
+      }
+    }
+  }
+
+  /** Bring the index up to date with the disk. Concurrent calls share one run. */
+  sync(o: { moveNew: boolean }): Promise<void> {
+    if (this.running) {
+      this.rerun = true;
+      return this.running;
+    }
+    const run = async () => {
+      try {
+        do {
+          this.rerun = false;
+          await this.syncOnce(o.moveNew);
+        } while (this.rerun);
+      } finally {
+        this.running = null;
+      }
+    };
+    this.running = run();
+    return this.running;
+  }
+
+  private async ensureLoaded(): Promise<void> {
+    if (this.loaded) return;
+    try {
+      await stat(`${this.dir}/cur`);
+    } catch {
+      throw new StoreError('NONEXISTENT', 'Mailbox does not exist');
+    }
+    if (!(await this.uidlist.exists())) await this.createUidlist();
+    this.loaded = true;
+  }
+
+  /** First open of a folder without our uidlist: import Dovecot's/Courier's, else start fresh. */
+  private async createUidlist(): Promise<void> {
+    const foreign = await importForeignUidlist(this.dir).catch(() => null);
+    if (foreign && foreign.uidValidity > 0) {
+      await reserveUidValidity(this.userRoot, foreign.uidValidity);
+      const entries = [...foreign.entries].sort((a, b) => a.uid - b.uid);
+      await Uidlist.create(this.dir, foreign.uidValidity, Math.max(foreign.uidNext, 1), entries);
+      return;
+    }
+    await Uidlist.create(this.dir, await allocateUidValidity(this.userRoot));
+  }
+
+  private async absorbUidlist(): Promise<void> {
+    const { reset, entries } = await this.uidlist.read();
+    if (reset) this.uidlistLines = 0;
+    this.uidlistLines += entries.length;
+    for (const e of entries) {
+      const known = this.byBase.get(e.base);
+      if (known === undefined) {
+        if (e.uid > this.table.maxUid) this.pending.set(e.base, e.uid);
+      } else if (known !== e.uid) {
+        // The same file under two UIDs can only mean the uidlist was replaced
+        // wholesale (UIDVALIDITY change): start over.
+        throw new StoreError('SERVERBUG', `uidlist of ${this.dir} disagrees with the index`);
+      }
+    }
+  }
+
+  private async scan(): Promise<{ entries: Map<string, ScanEntry>; newMtime: bigint; curMtime: bigint; startedNs: bigint }> {
+    const wall = BigInt(Date.now()) * 1_000_000n;
+    const [sn, sc] = await Promise.all([stat(`${this.dir}/new`, { bigint: true }), stat(`${this.dir}/cur`, { bigint: true })]);
+    const entries = new Map<string, ScanEntry>();
+    // new/ before cur/: see the comment at the top
+    for (const [sub, loc] of [
+      ['new', LOC_NEW],
+      ['cur', LOC_CUR],
+    ] as const) {
+      let names: string[];
+      try {
+        names = await readdir(`${this.dir}/${sub}`);
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') throw new StoreError('NONEXISTENT', 'Mailbox was deleted');
+        throw e;
+      }
+      for (const name of names) {
+        if (name.charCodeAt(0) === 46) continue; // dot files
+        const colon = name.indexOf(':');
+        const base = colon < 0 ? name : name.slice(0, colon);
+        entries.set(base, { name, loc });
+      }
+    }
+    return { entries, newMtime: sn.mtimeNs, curMtime: sc.mtimeNs, startedNs: wall };
+  }
+
+  private async dirsUnchanged(): Promise<boolean> {
+    if (this.lastScan.newMtime < 0n || this.pending.size > 0) return false;
+    const [sn, sc] = await Promise.all([stat(`${this.dir}/new`, { bigint: true }), stat(`${this.dir}/cur`, { bigint: true })]);
+    if (sn.mtimeNs !== this.lastScan.newMtime || sc.mtimeNs !== this.lastScan.curMtime) return false;
+    // the listing started comfortably after the last change: nothing can have slipped in unseen
+    const settled = this.lastScan.startedNs - 1_000_000_000n;
+    return sn.mtimeNs < settled && sc.mtimeNs < settled;
+  }
+
+  private async syncOnce(moveNew: boolean): Promise<void> {
+    await this.ensureLoaded();
+    await this.keywords.refresh();
+    if (this.loaded && (await this.dirsUnchanged())) {
+      await this.absorbUidlist();
+      if (this.pending.size === 0) {
+        if (moveNew) await this.moveNewToCur();
+        return;
+      }
+    }
+    let s = await this.scan();
+    await this.absorbUidlist();
+    let scanned = s.entries;
+    const missing = (m: Map<string, ScanEntry>) => {
+      let any = false;
+      for (let i = 0; i < this.table.n && !any; i++) if (!m.has(this.table.base[i])) any = true;
+      for (const b of this.pending.keys()) if (!m.has(b)) any = true;
+      return any;
+    };
+    if (missing(scanned)) {
+      // confirm with a second listing (renames during readdir); union the two
+      const s2 = await this.scan();
+      for (const [b, e] of scanned) if (!s2.entries.has(b)) s2.entries.set(b, e);
+      s = s2;
+      scanned = s2.entries;
+      await this.absorbUidlist();
+    }
+    this.lastScan = { newMtime: s.newMtime, curMtime: s.curMtime, startedNs: s.startedNs };
+
+    // 1. known rows: flag/location changes and expunges
+    const gone: number[] = [];
+    for (let i = 0; i < this.table.n; i++) {
+      const cur = this.table.name[i];
+      const base = this.table.base[i];
+      const e = scanned.get(base);
+      if (!e) {
+        gone.push(i);
+        continue;
+      }
+      scanned.delete(base);
+      if (e.name === cur && e.loc === this.table.loc[i]) continue;
+      const before = this.table.flags[i];
+      this.table.name[i] = e.name;
+      this.table.loc[i] = e.loc;
+      const p = parseName(e.name);
+      if (p.flags !== before) {
+        this.table.flags[i] = p.flags;
+        this.table.modseq[i] = ++this.highestModseq;
+      }
+    }
+    if (gone.length) this.recordExpunged(gone);
+
+    // 2. files already numbered by the uidlist (by us earlier, or another process)
+    const fresh: { uid: number; base: string; e: ScanEntry }[] = [];
+    for (const [base, uid] of this.pending) {
+      const e = scanned.get(base);
+      if (e) {
+        fresh.push({ uid, base, e });
+        scanned.delete(base);
+      }
+    }
+    this.pending.clear();
+
+    // 3. files nobody numbered yet: assign under the lock, in discovery order
+    if (scanned.size > 0) {
+      const unnumbered = [...scanned.keys()].sort(compareNames);
+      await this.uidlist.lock(async () => {
+        await this.absorbUidlist();
+        const todo: string[] = [];
+        for (const base of unnumbered) {
+          const uid = this.pending.get(base);
+          if (uid !== undefined) {
+            fresh.push({ uid, base, e: scanned.get(base)! });
+            this.pending.delete(base);
+          } else todo.push(base);
+        }
+        const assigned: UidEntry[] = await this.uidlist.append(todo);
+        this.uidlistLines += assigned.length;
+        for (const a of assigned) fresh.push({ uid: a.uid, base: a.base, e: scanned.get(a.base)! });
+      });
+    }
+    fresh.sort((a, b) => a.uid - b.uid);
+    for (const f of fresh) this.addRow(f.uid, f.base, f.e.name, f.e.loc);
+
+    if (moveNew) await this.moveNewToCur();
+    await this.maybeCompact();
+  }
+
+  private addRow(uid: number, base: string, name: string, loc: number, sizes?: { rawSize: number; vsize: number; date?: number }): void {
+    if (uid <= this.table.maxUid) return; // numbered below what sessions have already seen: cannot be shown in order
+    const p = parseName(name);
+    this.table.push({
+      uid,
+      name,
+      base,
+      loc,
+      flags: p.flags,
+      rawSize: sizes?.rawSize ?? p.rawSize ?? 0,
+      vsize: sizes?.vsize ?? p.vsize ?? 0,
+      date: sizes?.date ?? 0,
+      modseq: ++this.highestModseq,
+    });
+    this.byBase.set(base, uid);
+  }
+
+  private recordExpunged(rows: number[]): void {
+    const drop = new Set(rows);
+    for (const i of rows) {
+      const modseq = ++this.highestModseq;
+      this.expungeLog.push({ uid: this.table.uid[i], modseq, flags: this.table.flags[i] });
+      this.byBase.delete(this.table.base[i]);
+      this.unclaimedRecent.delete(this.table.uid[i]);
+    }
+    this.table.removeWhere((i) => drop.has(i));
+  }
+
+  /** Forget rows whose files this process removed or moved away. */
+  removeRows(uids: readonly number[]): void {
+    const rows = uids.map((u) => this.table.find(u)).filter((i) => i >= 0);
+    if (rows.length) this.recordExpunged(rows);
+  }
+
+  private async moveNewToCur(): Promise<void> {
+    let moved = false;
+    for (let i = 0; i < this.table.n; i++) {
+      if (this.table.loc[i] !== LOC_NEW) continue;
+      const name = this.table.name[i];
+      const target = fileNameFor(this.table.base[i], this.table.flags[i]);
+      try {
+        await rename(`${this.dir}/new/${name}`, `${this.dir}/cur/${target}`);
+        this.table.name[i] = target;
+        this.table.loc[i] = LOC_CUR;
+        this.unclaimedRecent.add(this.table.uid[i]);
+        moved = true;
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e; // someone else moved it: the next sync finds it in cur/
+      }
+    }
+    if (moved) await fsyncDir(`${this.dir}/cur`).catch(() => {});
+  }
+
+  /** Rewrite the uidlist when more than half of its lines are dead. */
+  private async maybeCompact(): Promise<void> {
+    const dead = this.uidlistLines - this.table.n;
+    if (dead < 1000 || dead < this.table.n) return;
+    await this.uidlist.lock(async () => {
+      await this.absorbUidlist();
+      const live: UidEntry[] = [];
+      for (let i = 0; i < this.table.n; i++) live.push({ uid: this.table.uid[i], base: this.table.base[i] });
+      for (const [base, uid] of this.pending) live.push({ uid, base });
+      live.sort((a, b) => a.uid - b.uid);
+      await this.uidlist.rewrite(live);
+      await this.uidlist.read(); // re-anchor on the new file
+      this.uidlistLines = live.length;
+    });
+  }
+
+  /**
+   * Number files this process has just written (APPEND, COPY, MOVE) without
+   * listing the directories: under the lock, read the uidlist tail and append.
+   * Falls back to a full sync if other processes' files are pending.
+   */
+  async adopt(files: readonly WrittenFile[]): Promise<Map<string, number>> {
+    await this.ensureLoaded();
+    const result = new Map<string, number>();
+    await this.uidlist.lock(async () => {
+      await this.absorbUidlist();
+      if (this.pending.size > 0) return;
+      const assigned = await this.uidlist.append(files.map((f) => f.base));
+      this.uidlistLines += assigned.length;
+      files.forEach((f, k) => {
+        this.addRow(assigned[k].uid, f.base, f.name, f.loc, f);
+        result.set(f.base, assigned[k].uid);
+      });
+    });
+    if (result.size < files.length) {
+      await this.sync({ moveNew: false });
+      for (const f of files) {
+        const uid = this.byBase.get(f.base);
+        if (uid !== undefined) result.set(f.base, uid);
+      }
+    }
+    return result;
+  }
+
+  /** The persistent cache of parsed fields, opened on first use. */
+  cache(): Promise<CacheFile> {
+    if (!this.cacheFile) this.cacheFile = CacheFile.open(this.dir);
+    return this.cacheFile;
+  }
+
+  /** Parsed entries are appended in batches, shortly after they are made. */
+  scheduleCacheFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flushCache();
+    }, 200);
+    this.flushTimer.unref();
+  }
+
+  async flushCache(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (!this.cacheFile) return;
+    const c = await this.cacheFile;
+    await c.flush().catch(() => {});
+  }
+
+  uidOfBase(base: string): number | undefined {
+    return this.byBase.get(base);
+  }
+
+  /** Path of a message's file as last seen. */
+  pathOf(row: number): string {
+    return `${this.dir}/${this.table.loc[row] === LOC_NEW ? 'new' : 'cur'}/${this.table.name[row]}`;
+  }
+
+  /** Drop expunge records every open view has already seen. */
+  pruneExpungeLog(minModseq: number): void {
+    if (this.expungeLog.length === 0) return;
+    let k = 0;
+    while (k < this.expungeLog.length && this.expungeLog[k].modseq <= minModseq) k++;
+    if (k > 0) this.expungeLog.splice(0, k);
+  }
+
+  /**
+   * Set a row's flags by renaming its file. On ENOENT (someone renamed it
+   * underneath us) sync once and retry on the new name. Returns false if the
+   * message is gone.
+   */
+  async renameFlags(uid: number, flags: number): Promise<boolean> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const i = this.table.find(uid);
+      if (i < 0) return false;
+      if (this.table.flags[i] === flags && this.table.loc[i] === LOC_CUR) return true;
+      const name = this.table.name[i];
+      const p = parseName(name);
+      const target = p.foreignInfo && flags === p.flags ? name : fileNameFor(p.base, flags, p.foreignInfo ? '' : p.extra);
+      try {
+        await rename(this.pathOf(i), `${this.dir}/cur/${target}`);
+        const j = this.table.find(uid);
+        this.table.name[j] = target;
+        this.table.loc[j] = LOC_CUR;
+        if (this.table.flags[j] !== flags) {
+          this.table.flags[j] = flags;
+          this.table.modseq[j] = ++this.highestModseq;
+        }
+        return true;
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+        await this.sync({ moveNew: false });
+      }
+    }
+    return this.table.find(uid) >= 0;
+  }
+}
+
+export function baseOf(name: string): string {
+  const colon = name.indexOf(':');
+  return colon < 0 ? name : name.slice(0, colon);
+}
+
+/**
+ * Discovery order for files nobody has numbered: by delivery time as the
+ * qmail-style name gives it (seconds, then microseconds), then by name.
+ */
+export function compareNames(a: string, b: string): number {
+  const ta = timeKey(a);
+  const tb = timeKey(b);
+  if (ta !== tb) return ta - tb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function timeKey(name: string): number {
+  const m = /^(\d+)\.(?:M(\d+))?/.exec(name);
+  if (!m) return Number.MAX_SAFE_INTEGER;
+  return Number(m[1]) * 1e6 + (m[2] ? Number(m[2]) % 1e6 : 0);
+}

@@ -1,0 +1,68 @@
+/**
+ * Small file-system helpers with the durability rules of DESIGN.md:
+ * a file is durable after fsync of the file, a rename after fsync of its directory.
+ */
+import { open, rename, unlink, mkdir } from 'node:fs/promises';
+import { errnoCode } from './errors.js';
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** Write `data` to `path` atomically: tmp in the same directory, fsync, rename, fsync dir. */
+export async function writeFileAtomic(path: string, data: string | Buffer, o: { durable?: boolean } = {}): Promise<void> {
+  const durable = o.durable ?? true;
+  const tmp = `${path}.tmp.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}`;
+  const h = await open(tmp, 'wx', 0o600);
+  try {
+    await h.writeFile(data);
+    if (durable) await h.sync();
+  } catch (e) {
+    await h.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+  await h.close();
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+  if (durable) await fsyncDir(dirOf(path));
+}
+
+export function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? (i === 0 ? '/' : '.') : path.slice(0, i);
+}
+
+export async function mkdirp(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/** unlink that treats "already gone" as success */
+export async function unlinkIfExists(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+export async function readIfExists(path: string): Promise<Buffer | null> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return null;
+    throw e;
+  }
+}

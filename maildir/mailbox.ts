@@ -1,0 +1,486 @@
+/**
+ * A session's handle on a folder: its own view (the UIDs it has announced,
+ * its \Recent set, how far it has seen the change log) over the FolderIndex
+ * that all handles of this process share. sync() reports to this handle only
+ * what it has not seen yet; EXPUNGEs are never applied to the view until the
+ * session asks (RFC 3501 7.4.1 is then the protocol layer's business).
+ */
+import { createReadStream } from 'node:fs';
+import { link, open, rename, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { errnoCode, StoreError } from './errors.js';
+import { baseWithSizes, FLAG_DELETED, fileNameFor, KEYWORD_SHIFT, MAX_KEYWORDS, uniqueName } from './filename.js';
+import { applyFlags, bitsFromFlags, flagsFromBits, undefinedKeywords } from './flags.js';
+import type { FolderIndex, WrittenFile } from './folder-index.js';
+import { fsyncDir } from './fsutil.js';
+import { LOC_CUR } from './message-table.js';
+import { writeMessage } from './deliver.js';
+import type { MessageIndex } from './mime/types.js';
+import { parseMessage } from './mime/parser.js';
+import { evaluateSearch, type SearchCandidate } from './search/evaluate.js';
+import type { SearchKey } from './search/query.js';
+import type { Flag, Mailbox, MailboxChanges, MessageMeta } from './types.js';
+import type { MaildirQuota } from './quota.js';
+
+/** What a handle needs from the user store around it. */
+export interface MailboxContext {
+  /** the FolderIndex of another folder of the same user (COPY/MOVE target) */
+  folder(name: string): Promise<{ index: FolderIndex; name: string }>;
+  quota: MaildirQuota;
+  /** start watching the folder; returns a stop function */
+  watch(index: FolderIndex): () => void;
+  /** tell the store this handle is gone */
+  released(handle: MaildirMailbox): void;
+}
+
+export class MaildirMailbox implements Mailbox {
+  private view: number[] = [];
+  private lastModseq = 0;
+  private recentSet = new Set<number>();
+  /** our own flag changes, by uid → modseq, so sync() does not echo them back */
+  private own = new Map<number, number>();
+  private unwatch: (() => void) | null = null;
+  private unlisten: (() => void)[] = [];
+  private closed = false;
+
+  private constructor(
+    readonly name: string,
+    readonly idx: FolderIndex,
+    readonly readOnly: boolean,
+    private ctx: MailboxContext,
+  ) {}
+
+  static async open(name: string, idx: FolderIndex, readOnly: boolean, ctx: MailboxContext): Promise<MaildirMailbox> {
+    const mb = new MaildirMailbox(name, idx, readOnly, ctx);
+    await idx.sync({ moveNew: !readOnly });
+    const t = idx.table;
+    mb.view = Array.from(t.uid.subarray(0, t.n));
+    mb.lastModseq = idx.highestModseq;
+    if (!readOnly) mb.claimRecent(mb.view);
+    idx.handles.add(mb);
+    return mb;
+  }
+
+  get uidValidity(): number {
+    return this.idx.uidValidity;
+  }
+
+  get uidNext(): number {
+    return this.idx.uidNext;
+  }
+
+  /** how far this handle has read the change log (for pruning it) */
+  get seenModseq(): number {
+    return this.lastModseq;
+  }
+
+  uids(): readonly number[] {
+    return this.view;
+  }
+
+  keywords(): string[] {
+    return this.idx.keywords.all();
+  }
+
+  meta(uid: number): MessageMeta | undefined {
+    const i = this.idx.table.find(uid);
+    if (i >= 0) return { uid, flags: flagsFromBits(this.idx.table.flags[i], this.idx.keywords), recent: this.recentSet.has(uid) };
+    // expunged elsewhere but still in our view until we sync: last known flags
+    if (!this.inView(uid)) return undefined;
+    const rec = this.idx.expungeLog.find((r) => r.uid === uid);
+    return { uid, flags: rec ? flagsFromBits(rec.flags, this.idx.keywords) : [], recent: this.recentSet.has(uid) };
+  }
+
+  messages(): MessageMeta[] {
+    return this.view.map((u) => this.meta(u)).filter((m): m is MessageMeta => m !== undefined);
+  }
+
+  private inView(uid: number): boolean {
+    let lo = 0;
+    let hi = this.view.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.view[mid] === uid) return true;
+      if (this.view[mid] < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  private claimRecent(uids: readonly number[]): number[] {
+    const got: number[] = [];
+    for (const u of uids) {
+      if (this.idx.unclaimedRecent.delete(u)) {
+        this.recentSet.add(u);
+        got.push(u);
+      }
+    }
+    return got;
+  }
+
+  async sync(): Promise<MailboxChanges> {
+    this.assertOpen();
+    await this.idx.sync({ moveNew: !this.readOnly });
+    const t = this.idx.table;
+    const since = this.lastModseq;
+    const viewMax = this.view.length ? this.view[this.view.length - 1] : 0;
+
+    const expunged: number[] = [];
+    for (const r of this.idx.expungeLog) if (r.modseq > since && r.uid <= viewMax && this.inView(r.uid)) expunged.push(r.uid);
+    expunged.sort((a, b) => a - b);
+
+    const flags: { uid: number; flags: Flag[] }[] = [];
+    const firstNew = t.firstAbove(viewMax);
+    for (let i = 0; i < firstNew; i++) {
+      const m = t.modseq[i];
+      if (m <= since) continue;
+      const uid = t.uid[i];
+      if (this.own.get(uid) === m) continue;
+      if (this.inView(uid)) flags.push({ uid, flags: flagsFromBits(t.flags[i], this.idx.keywords) });
+    }
+    const added = Array.from(t.uid.subarray(firstNew, t.n));
+
+    if (expunged.length) {
+      const gone = new Set(expunged);
+      this.view = this.view.filter((u) => !gone.has(u));
+      for (const u of expunged) this.recentSet.delete(u);
+    }
+    for (const u of added) this.view.push(u);
+    const recent = this.readOnly ? [] : this.claimRecent(added);
+    this.lastModseq = this.idx.highestModseq;
+    this.own.clear();
+    this.idx.pruneExpungeLog(this.minSeenModseq());
+    return { added, recent, expunged, flags };
+  }
+
+  private minSeenModseq(): number {
+    let min = Infinity;
+    for (const h of this.idx.handles) min = Math.min(min, h.seenModseq);
+    return min;
+  }
+
+  private row(uid: number): number {
+    const i = this.idx.table.find(uid);
+    if (i < 0) throw new StoreError('EXPUNGED', `Message ${uid} has been expunged`);
+    return i;
+  }
+
+  async read(uid: number, range?: { start: number; length?: number }): Promise<{ size: number; stream: Readable }> {
+    this.assertOpen();
+    for (let attempt = 0; ; attempt++) {
+      const i = this.row(uid);
+      let h;
+      try {
+        h = await open(this.idx.pathOf(i), 'r');
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT' || attempt > 0) {
+          if (errnoCode(e) === 'ENOENT') throw new StoreError('EXPUNGED', `Message ${uid} has been expunged`);
+          throw e;
+        }
+        await this.idx.sync({ moveNew: false }); // renamed underneath us: find its new name
+        continue;
+      }
+      const total = (await h.stat()).size;
+      const start = Math.min(Math.max(0, range?.start ?? 0), total);
+      const end = range?.length === undefined ? total : Math.min(total, start + Math.max(0, range.length));
+      if (end <= start) {
+        await h.close();
+        const { Readable } = await import('node:stream');
+        return { size: 0, stream: Readable.from([]) };
+      }
+      const stream = createReadStream('', { fd: h, start, end: end - 1, autoClose: true, highWaterMark: 64 * 1024 });
+      return { size: end - start, stream };
+    }
+  }
+
+  async index(uid: number): Promise<MessageIndex> {
+    this.assertOpen();
+    const i = this.row(uid);
+    const base = this.idx.table.base[i];
+    const cache = await this.idx.cache();
+    const hit = cache.get(base)?.index;
+    if (hit) return hit;
+    const { stream } = await this.read(uid);
+    const index = await parseMessage(stream as AsyncIterable<Buffer>);
+    cache.put(base, { index });
+    this.idx.scheduleCacheFlush();
+    const j = this.idx.table.find(uid);
+    if (j >= 0 && this.idx.table.vsize[j] === 0) this.idx.table.vsize[j] = index.size;
+    return index;
+  }
+
+  async internalDate(uid: number): Promise<Date> {
+    this.assertOpen();
+    const i = this.row(uid);
+    const t = this.idx.table;
+    if (t.date[i] !== 0) return new Date(t.date[i]);
+    const cache = await this.idx.cache();
+    const base = t.base[i];
+    let ms = cache.get(base)?.internalDate;
+    if (ms === undefined) {
+      try {
+        ms = (await stat(this.idx.pathOf(i))).mtimeMs;
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+        await this.idx.sync({ moveNew: false });
+        const j = this.row(uid);
+        ms = (await stat(this.idx.pathOf(j))).mtimeMs;
+      }
+      ms = Math.floor(ms);
+      cache.put(base, { internalDate: ms });
+      this.idx.scheduleCacheFlush();
+    }
+    const j = t.find(uid);
+    if (j >= 0) t.date[j] = ms;
+    return new Date(ms);
+  }
+
+  async rfc822Size(uid: number): Promise<number> {
+    this.assertOpen();
+    const i = this.row(uid);
+    if (this.idx.table.vsize[i] !== 0) return this.idx.table.vsize[i];
+    return (await this.index(uid)).size;
+  }
+
+  async setFlags(uids: readonly number[], mode: 'add' | 'remove' | 'replace', flags: readonly Flag[]): Promise<MessageMeta[]> {
+    this.assertWritable();
+    const kw = this.idx.keywords;
+    const missing = undefinedKeywords(flags, kw);
+    if (missing.length && mode !== 'remove') {
+      await this.idx.uidlist.lock(async () => {
+        await kw.refresh();
+        await kw.define(undefinedKeywords(flags, kw));
+      });
+    }
+    const bits = bitsFromFlags(
+      flags.filter((f) => f.startsWith('\\') || kw.indexOf(f) !== undefined),
+      kw,
+    );
+    const out: MessageMeta[] = [];
+    let changed = false;
+    for (const uid of uids) {
+      const i = this.idx.table.find(uid);
+      if (i < 0) continue;
+      const next = applyFlags(this.idx.table.flags[i], mode, bits);
+      if (next !== this.idx.table.flags[i] || this.idx.table.loc[i] !== LOC_CUR) {
+        if (!(await this.idx.renameFlags(uid, next))) continue;
+        const j = this.idx.table.find(uid);
+        this.own.set(uid, this.idx.table.modseq[j]);
+        changed = true;
+      }
+      const m = this.meta(uid);
+      if (m) out.push(m);
+    }
+    if (changed) this.idx.notify();
+    return out;
+  }
+
+  async expunge(uids?: readonly number[]): Promise<number[]> {
+    this.assertWritable();
+    const t = this.idx.table;
+    const wanted = uids ? new Set(uids) : null;
+    const targets: number[] = [];
+    for (let i = 0; i < t.n; i++) {
+      if ((t.flags[i] & FLAG_DELETED) && (!wanted || wanted.has(t.uid[i])) && this.inView(t.uid[i])) targets.push(t.uid[i]);
+    }
+    const { unlink } = await import('node:fs/promises');
+    const removed: number[] = [];
+    let bytes = 0;
+    for (const uid of targets) {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const i = t.find(uid);
+        if (i < 0) break;
+        try {
+          const size = t.rawSize[i];
+          await unlink(this.idx.pathOf(i));
+          bytes += size;
+          removed.push(uid);
+          break;
+        } catch (e) {
+          if (errnoCode(e) !== 'ENOENT') throw e;
+          await this.idx.sync({ moveNew: false }); // renamed by someone else: retry with the new name
+        }
+      }
+    }
+    this.idx.removeRows(removed);
+    this.dropFromView(removed);
+    await this.ctx.quota.add(-bytes, -removed.length);
+    if (removed.length) this.idx.notify();
+    return removed;
+  }
+
+  private dropFromView(uids: readonly number[]): void {
+    if (!uids.length) return;
+    const gone = new Set(uids);
+    this.view = this.view.filter((u) => !gone.has(u));
+    for (const u of uids) this.recentSet.delete(u);
+  }
+
+  async copy(uids: readonly number[], dest: string, o: { move?: boolean } = {}): Promise<{ uidValidity: number; pairs: [number, number][] }> {
+    this.assertOpen();
+    if (o.move) this.assertWritable();
+    const target = await this.ctx.folder(dest);
+    const didx = target.index;
+    await didx.sync({ moveNew: false });
+    const t = this.idx.table;
+    const sorted = [...new Set(uids)].sort((a, b) => a - b).filter((u) => t.find(u) >= 0);
+    if (!o.move) {
+      let bytes = 0;
+      for (const u of sorted) bytes += t.rawSize[t.find(u)];
+      await this.ctx.quota.check(bytes, sorted.length);
+    }
+    // keyword letters differ between folders: translate names
+    const srcKw = this.idx.keywords;
+    const needed = new Set<string>();
+    for (const u of sorted) for (const f of flagsFromBits(t.flags[t.find(u)], srcKw)) if (!f.startsWith('\\')) needed.add(f);
+    if (needed.size) {
+      await didx.uidlist.lock(async () => {
+        await didx.keywords.refresh();
+        await didx.keywords.define(undefinedKeywords([...needed], didx.keywords));
+      });
+    }
+    const written: WrittenFile[] = [];
+    const sources: number[] = [];
+    let bytes = 0;
+    for (const uid of sorted) {
+      const i = t.find(uid);
+      if (i < 0) continue;
+      const flags = translateFlags(t.flags[i], srcKw, didx);
+      const raw = t.rawSize[i];
+      let vsize = t.vsize[i];
+      if (vsize === 0) vsize = await this.rfc822Size(uid);
+      const base = baseWithSizes(uniqueName(), raw, vsize);
+      const name = fileNameFor(base, flags);
+      const from = this.idx.pathOf(i);
+      const to = `${didx.dir}/cur/${name}`;
+      try {
+        if (o.move) await rename(from, to);
+        else await linkOrCopy(from, to, didx.dir, flags);
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') continue; // vanished meanwhile: nothing to copy
+        throw e;
+      }
+      const date = t.date[i] || undefined;
+      written.push({ base, name, loc: LOC_CUR, rawSize: raw, vsize, ...(date ? { date } : {}) });
+      sources.push(uid);
+      bytes += raw;
+    }
+    if (written.length) await fsyncDir(`${didx.dir}/cur`);
+    const numbered = await didx.adopt(written);
+    const pairs: [number, number][] = [];
+    written.forEach((w, k) => {
+      const du = numbered.get(w.base);
+      if (du !== undefined) {
+        pairs.push([sources[k], du]);
+        didx.unclaimedRecent.add(du);
+      }
+    });
+    if (o.move) {
+      this.idx.removeRows(sources);
+      this.dropFromView(sources);
+      this.idx.notify();
+    } else {
+      await this.ctx.quota.add(bytes, written.length);
+    }
+    didx.notify();
+    return { uidValidity: didx.uidValidity, pairs };
+  }
+
+  async search(q: SearchKey): Promise<number[]> {
+    this.assertOpen();
+    const wantSize = usesSize(q);
+    const self = this;
+    async function* candidates(): AsyncGenerator<SearchCandidate> {
+      for (const uid of self.view) {
+        const i = self.idx.table.find(uid);
+        if (i < 0) continue;
+        const size = wantSize ? await self.rfc822Size(uid) : self.idx.table.vsize[i] || self.idx.table.rawSize[i];
+        yield {
+          uid,
+          flags: flagsFromBits(self.idx.table.flags[i], self.idx.keywords),
+          recent: self.recentSet.has(uid),
+          size,
+          internalDate: () => self.internalDate(uid),
+          index: () => self.index(uid),
+          readRange: (start, end) => self.rangeIterable(uid, start, end),
+        };
+      }
+    }
+    return evaluateSearch(q, candidates());
+  }
+
+  private async *rangeIterable(uid: number, start: number, end: number): AsyncGenerator<Buffer> {
+    const { stream } = await this.read(uid, { start, length: end - start });
+    for await (const c of stream) yield c as Buffer;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.assertOpen();
+    const off = this.idx.onChange(listener);
+    this.unlisten.push(off);
+    if (!this.unwatch) this.unwatch = this.ctx.watch(this.idx);
+    return off;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.unlisten) off();
+    this.unlisten = [];
+    this.unwatch?.();
+    this.unwatch = null;
+    // \Recent we held but never showed to anyone else is not handed on (RFC 3501 2.3.2: "this session")
+    this.idx.handles.delete(this);
+    this.ctx.released(this);
+    await this.idx.flushCache();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('CANNOT', 'Mailbox is closed');
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.readOnly) throw new StoreError('READONLY', 'Mailbox is read-only');
+  }
+}
+
+function translateFlags(bits: number, srcKw: FolderIndex['keywords'], dest: FolderIndex): number {
+  let out = bits & ((1 << KEYWORD_SHIFT) - 1);
+  for (let k = 0; k < MAX_KEYWORDS; k++) {
+    if (!(bits & (1 << (KEYWORD_SHIFT + k)))) continue;
+    const name = srcKw.nameOf(k);
+    const dk = name === undefined ? undefined : dest.keywords.indexOf(name);
+    if (dk !== undefined) out |= 1 << (KEYWORD_SHIFT + dk);
+  }
+  return out >>> 0;
+}
+
+/** Hard link (same inode, no bytes copied); where the file system refuses, copy the bytes. */
+async function linkOrCopy(from: string, to: string, destDir: string, flags: number): Promise<void> {
+  try {
+    await link(from, to);
+    return;
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP') throw e;
+  }
+  const w = await writeMessage(destDir, createReadStream(from), { flags: flags | 0, toCur: true });
+  await rename(`${destDir}/cur/${w.fileName}`, to);
+}
+
+function usesSize(k: SearchKey): boolean {
+  switch (k.type) {
+    case 'size':
+      return true;
+    case 'not':
+      return usesSize(k.key);
+    case 'or':
+      return usesSize(k.left) || usesSize(k.right);
+    case 'and':
+      return k.keys.some(usesSize);
+    default:
+      return false;
+  }
+}
+

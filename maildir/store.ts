@@ -1,0 +1,88 @@
+/**
+ * The process-wide Maildir store: maps users to their Maildir roots and keeps
+ * one FolderIndex per folder in an LRU shared by every session, bounded by the
+ * total number of message rows (DESIGN.md "Index cache": 50 sessions on one
+ * INBOX cost one index). An index still used by an open handle stays alive
+ * through that handle even if the LRU lets go of it.
+ */
+import { LRUCache } from 'lru-cache';
+import { FolderIndex } from './folder-index.js';
+import { MaildirUserStore, type FolderRegistry } from './user-store.js';
+import { watchFolder } from './watcher.js';
+import type { MailStore } from './types.js';
+
+export interface MaildirStoreOptions {
+  /** the Maildir root of a user (e.g. data/mail/<domain>/<local>/Maildir) */
+  rootOf: (user: string) => string;
+  /** bound on message rows held by cached folder indexes (default 2,000,000) */
+  maxIndexedMessages?: number;
+  /** create the root (cur/new/tmp) on first access; default true */
+  autoCreate?: boolean;
+}
+
+export class MaildirStore implements MailStore, FolderRegistry {
+  private indexes: LRUCache<string, FolderIndex>;
+  private watchers = new Map<FolderIndex, { count: number; stop: () => Promise<void> }>();
+
+  constructor(private o: MaildirStoreOptions) {
+    this.indexes = new LRUCache<string, FolderIndex>({
+      maxSize: o.maxIndexedMessages ?? 2_000_000,
+      sizeCalculation: (idx) => idx.table.n + 1,
+      // sizes change as folders grow: re-measure on access
+      updateAgeOnGet: true,
+    });
+  }
+
+  async forUser(user: string): Promise<MaildirUserStore> {
+    const us = new MaildirUserStore(this.o.rootOf(user), this);
+    if (this.o.autoCreate ?? true) await us.ensureRoot();
+    return us;
+  }
+
+  /** A user store on an explicit root (the LDA, tests, tools). */
+  forRoot(root: string): MaildirUserStore {
+    return new MaildirUserStore(root, this);
+  }
+
+  index(dir: string, userRoot: string): FolderIndex {
+    let idx = this.indexes.get(dir);
+    if (!idx) {
+      idx = new FolderIndex(dir, userRoot);
+      this.indexes.set(dir, idx);
+    } else {
+      this.indexes.set(dir, idx); // re-measure its size
+    }
+    return idx;
+  }
+
+  forget(dirPrefix: string): void {
+    for (const k of [...this.indexes.keys()]) if (k === dirPrefix || k.startsWith(dirPrefix + '.')) this.indexes.delete(k);
+  }
+
+  /** Watch a folder for changes by other processes while any handle listens. */
+  watch(idx: FolderIndex): () => void {
+    let w = this.watchers.get(idx);
+    if (!w) {
+      w = { count: 0, stop: watchFolder(idx.dir, () => idx.notify()) };
+      this.watchers.set(idx, w);
+    }
+    w.count++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const cur = this.watchers.get(idx);
+      if (!cur) return;
+      if (--cur.count === 0) {
+        this.watchers.delete(idx);
+        void cur.stop();
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.watchers.values()) await w.stop();
+    this.watchers.clear();
+    for (const idx of this.indexes.values()) await idx.flushCache();
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The uidlist (`mailroom-uidlist` in each folder): the durable map from a
+ * message's base name to its UID.
+ *
+ *   1 V<uidvalidity> N<uidnext>\n          header
+ *   <uid> <base>\n                          one line per message, uids increasing
+ *
+ * Why it is shaped like this (after Dovecot's maildir-uidlist.c):
+ * - New UIDs are assigned by appending lines, under the folder's dot-lock, with
+ *   one O_APPEND write of whole lines followed by fdatasync: a UID handed to a
+ *   client must survive a crash, or it could be given to another message.
+ *   The header is not rewritten on append; UIDNEXT is max(N, last uid + 1).
+ * - Readers never lock: they remember how many bytes they have consumed and
+ *   read only the tail on the next sync. A trailing line without '\n' is a
+ *   write in progress and is left for the next read.
+ * - When expunged lines pile up the file is rewritten (tmp, fsync, rename)
+ *   under the lock. Readers notice the new inode and re-read from the start;
+ *   the UIDs of surviving messages are unchanged, so that is harmless.
+ * - The file is created atomically with link(2) from a complete tmp file, so
+ *   two processes opening a fresh folder at once agree on one UIDVALIDITY.
+ */
+import { link, open, stat, unlink } from 'node:fs/promises';
+import { errnoCode, StoreError } from './errors.js';
+import { fsyncDir } from './fsutil.js';
+import { withDotLock } from './dotlock.js';
+
+export const UIDLIST_FILE = 'mailroom-uidlist';
+const LOCK_FILE = 'mailroom-uidlist.lock';
+
+export interface UidEntry {
+  uid: number;
+  base: string;
+}
+
+export interface UidlistRead {
+  /** true when the file was replaced or first read: `entries` is then the whole list */
+  reset: boolean;
+  entries: UidEntry[];
+}
+
+export class Uidlist {
+  readonly path: string;
+  readonly lockPath: string;
+  uidValidity = 0;
+  private headerNext = 1;
+  private lastUid = 0;
+  private ino = -1;
+  private offset = 0;
+
+  constructor(readonly dir: string) {
+    this.path = `${dir}/${UIDLIST_FILE}`;
+    this.lockPath = `${dir}/${LOCK_FILE}`;
+  }
+
+  get uidNext(): number {
+    return Math.max(this.headerNext, this.lastUid + 1);
+  }
+
+  /** Create the file if it does not exist. Returns false if someone else created it first. */
+  static async create(dir: string, uidValidity: number, uidNext = 1, entries: UidEntry[] = []): Promise<boolean> {
+    const path = `${dir}/${UIDLIST_FILE}`;
+    const tmp = `${path}.new.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    await writeAll(tmp, render(uidValidity, uidNext, entries));
+    try {
+      await link(tmp, path);
+      await fsyncDir(dir);
+      return true;
+    } catch (e) {
+      if (errnoCode(e) === 'EEXIST') return false;
+      throw e;
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      await stat(this.path);
+      return true;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  /** Read what is new since the last read (everything on the first read or after a rewrite). */
+  async read(): Promise<UidlistRead> {
+    let h;
+    try {
+      h = await open(this.path, 'r');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new StoreError('NONEXISTENT', `No uidlist in ${this.dir}`);
+      throw e;
+    }
+    try {
+      const st = await h.stat();
+      let reset = false;
+      if (st.ino !== this.ino || st.size < this.offset) {
+        reset = true;
+        this.ino = st.ino;
+        this.offset = 0;
+        this.lastUid = 0;
+      }
+      if (st.size === this.offset) return { reset, entries: [] };
+      const buf = Buffer.allocUnsafe(st.size - this.offset);
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await h.read(buf, got, buf.length - got, this.offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return { reset, entries: this.consume(buf.subarray(0, got)) };
+    } finally {
+      await h.close();
+    }
+  }
+
+  private consume(buf: Buffer): UidEntry[] {
+    const entries: UidEntry[] = [];
+    let pos = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, pos);
+      if (nl < 0) break;
+      const lineStart = pos;
+      pos = nl + 1;
+      if (this.offset === 0 && lineStart === 0) {
+        this.parseHeader(buf.toString('latin1', 0, nl));
+        continue;
+      }
+      // "<uid> <base>"
+      let uid = 0;
+      let i = lineStart;
+      for (; i < nl; i++) {
+        const c = buf[i];
+        if (c < 48 || c > 57) break;
+        uid = uid * 10 + (c - 48);
+      }
+      if (i === lineStart || buf[i] !== 32 || i + 1 >= nl || uid <= this.lastUid) continue; // garbage: skip
+      entries.push({ uid, base: buf.toString('utf8', i + 1, nl) });
+      this.lastUid = uid;
+    }
+    this.offset += pos;
+    return entries;
+  }
+
+  private parseHeader(line: string): void {
+    const v = /(?:^|\s)V(\d+)/.exec(line);
+    const n = /(?:^|\s)N(\d+)/.exec(line);
+    if (!v) throw new StoreError('SERVERBUG', `Bad uidlist header in ${this.path}`);
+    this.uidValidity = Number(v[1]);
+    this.headerNext = n ? Number(n[1]) : 1;
+  }
+
+  /** Run fn under the folder's dot-lock (held for milliseconds). */
+  lock<T>(fn: () => Promise<T>): Promise<T> {
+    return withDotLock(this.lockPath, fn, { staleMs: 10_000 });
+  }
+
+  /**
+   * Assign the next UIDs to `bases`, in order. The caller holds the lock and
+   * has just called read(), so uidNext is current.
+   */
+  async append(bases: readonly string[]): Promise<UidEntry[]> {
+    if (bases.length === 0) return [];
+    let next = this.uidNext;
+    const entries = bases.map((base) => ({ uid: next++, base }));
+    const text = entries.map((e) => `${e.uid} ${e.base}\n`).join('');
+    const h = await open(this.path, 'a');
+    try {
+      await h.write(text);
+      await h.datasync();
+      const st = await h.stat();
+      // Our write is the tail of the file (we hold the lock): consume it as read.
+      if (st.ino === this.ino && st.size === this.offset + Buffer.byteLength(text)) {
+        this.offset = st.size;
+        this.lastUid = entries[entries.length - 1].uid;
+      } else {
+        this.ino = -1; // let the next read() start over
+      }
+    } finally {
+      await h.close();
+    }
+    return entries;
+  }
+
+  /** Rewrite with only `live` entries (caller holds the lock and has read() everything). */
+  async rewrite(live: readonly UidEntry[]): Promise<void> {
+    const next = this.uidNext;
+    const tmp = `${this.path}.new.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    await writeAll(tmp, render(this.uidValidity, next, live));
+    const { rename } = await import('node:fs/promises');
+    await rename(tmp, this.path);
+    await fsyncDir(this.dir);
+    this.ino = -1; // re-read from the new file next time
+    this.offset = 0;
+  }
+
+  /** Bytes of lines read so far; with the live count this tells when to rewrite. */
+  get linesBytes(): number {
+    return this.offset;
+  }
+}
+
+function render(uidValidity: number, uidNext: number, entries: readonly UidEntry[]): string {
+  let s = `1 V${uidValidity} N${uidNext}\n`;
+  for (const e of entries) s += `${e.uid} ${e.base}\n`;
+  return s;
+}
+
+async function writeAll(path: string, text: string): Promise<void> {
+  const h = await open(path, 'wx', 0o600);
+  try {
+    await h.writeFile(text, 'utf8');
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
