@@ -227,11 +227,9 @@ class FolderWatch {
     if (differs) this.changed();
     if (this.rearm && now.every((s) => s !== 'missing')) {
       this.mode = 'starting';
-      if (this.arm()) {
-        this.changed();
-        return;
-      }
-      if (this.mode !== 'polling') return;
+      // On failure arm() has already gone back to polling, with a poll loop of its own.
+      if (this.arm()) this.changed();
+      return;
     }
     this.schedulePoll();
   }
