@@ -1,0 +1,186 @@
+/**
+ * The configuration every part of Mailroom reads, its defaults, and the
+ * validation of what a person wrote in mailroom.yaml.
+ *
+ * Validation is pure (no file system): `validateConfig` takes the parsed YAML
+ * value and returns a complete `Config` or throws a `ConfigError` whose message
+ * is one line naming the file and the key, e.g.
+ *   mailroom.yaml: imap.port: must be a port number 1-65535 or false
+ * Checks that need the file system (certificate readable) live in load.ts.
+ */
+import { isIP } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+
+/** A listener port, or `false` when that listener is switched off. */
+export type Port = number | false;
+
+export interface AuthConfig {
+  /** every failed authentication answers no sooner than this after it started */
+  failureDelayMs: number;
+  /** failures for one address (existing or not) before it is locked out */
+  maxFailures: number;
+  /** failures from one remote IP (any address) before it is locked out */
+  maxFailuresPerIp: number;
+  /** how long a lockout lasts, and the window in which failures are counted */
+  lockoutSeconds: number;
+  /** allow plaintext authentication on cleartext connections from non-loopback peers */
+  allowPlaintext: boolean;
+}
+
+export interface Config {
+  /** the file the configuration came from; null when only defaults are in force */
+  file: string | null;
+  hostname: string;
+  /** absolute path of the data directory (DESIGN.md "On-disk formats") */
+  data: string;
+  bind: string;
+  imap: { port: Port; tlsPort: Port };
+  pop3: { port: Port; tlsPort: Port };
+  smtp: { port: Port; submissionPort: Port; tlsPort: Port };
+  /** absent: a self-signed certificate is generated in data/tls */
+  tls: { cert: string; key: string } | null;
+  auth: AuthConfig;
+}
+
+export const DEFAULT_PORTS = {
+  imap: { port: 1143, tlsPort: 1993 },
+  pop3: { port: 1110, tlsPort: 1995 },
+  smtp: { port: 2525, submissionPort: 1587, tlsPort: 1465 },
+} as const;
+
+export const DEFAULT_AUTH: AuthConfig = {
+  failureDelayMs: 1000,
+  maxFailures: 5,
+  maxFailuresPerIp: 20,
+  lockoutSeconds: 300,
+  allowPlaintext: false,
+};
+
+/**
+ * The configuration with nothing written: serves mail on this machine only.
+ * `baseDir` is where relative paths (data) are resolved.
+ */
+export function defaultConfig(baseDir: string = process.cwd()): Config {
+  return {
+    file: null,
+    hostname: osHostname() || 'localhost',
+    data: resolve(baseDir, 'data'),
+    bind: '127.0.0.1',
+    imap: { ...DEFAULT_PORTS.imap },
+    pop3: { ...DEFAULT_PORTS.pop3 },
+    smtp: { ...DEFAULT_PORTS.smtp },
+    tls: null,
+    auth: { ...DEFAULT_AUTH },
+  };
+}
+
+/** Reports the first problem as `<file>: <key path>: <what is wrong>`. */
+class Checker {
+  constructor(readonly file: string) {}
+  fail(path: string, message: string): never {
+    throw new ConfigError(`${this.file}: ${path}: ${message}`);
+  }
+  mapping(path: string, v: unknown, known: readonly string[]): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(path, 'must be a mapping (key: value)');
+    const m = v as Record<string, unknown>;
+    for (const k of Object.keys(m)) {
+      if (!known.includes(k)) {
+        this.fail(path ? `${path}.${k}` : k, `unknown key (expected one of: ${known.join(', ')})`);
+      }
+    }
+    return m;
+  }
+  string(path: string, v: unknown): string {
+    if (typeof v !== 'string' || v.trim() === '') this.fail(path, 'must be a non-empty string');
+    return v;
+  }
+  boolean(path: string, v: unknown): boolean {
+    if (typeof v !== 'boolean') this.fail(path, 'must be true or false');
+    return v;
+  }
+  integer(path: string, v: unknown, min: number, max: number): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.fail(path, `must be a whole number from ${min} to ${max}`);
+    }
+    return v;
+  }
+  port(path: string, v: unknown): Port {
+    if (v === false) return false;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
+      this.fail(path, 'must be a port number 1-65535 or false');
+    }
+    return v;
+  }
+}
+
+// RFC 1123 2.1 host names: letters, digits, hyphens; labels of 1-63, 253 in all.
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+const TOP_KEYS = ['hostname', 'data', 'bind', 'imap', 'pop3', 'smtp', 'tls', 'auth'] as const;
+
+/**
+ * Validates a parsed mailroom.yaml. `raw` is what the YAML parser returned
+ * (null for an empty file); `file` is the name to show in messages; relative
+ * paths are resolved against `baseDir` (the directory of the file), so the
+ * same file means the same thing whatever the working directory.
+ */
+export function validateConfig(raw: unknown, file: string, baseDir: string): Config {
+  const c = new Checker(file);
+  const cfg = defaultConfig(baseDir);
+  cfg.file = file;
+  if (raw === null || raw === undefined) return cfg;
+  const top = c.mapping('', raw, TOP_KEYS);
+  const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+
+  if (top.hostname !== undefined) {
+    const h = c.string('hostname', top.hostname);
+    if (!HOSTNAME.test(h)) c.fail('hostname', 'must be a host name such as mail.example.org');
+    cfg.hostname = h.replace(/\.$/, '');
+  }
+  if (top.data !== undefined) cfg.data = path(c.string('data', top.data));
+  if (top.bind !== undefined) {
+    const b = c.string('bind', top.bind);
+    if (isIP(b) === 0 && b !== 'localhost') c.fail('bind', 'must be an IP address such as 127.0.0.1, 0.0.0.0 or ::');
+    cfg.bind = b;
+  }
+  for (const proto of ['imap', 'pop3', 'smtp'] as const) {
+    const v = top[proto];
+    if (v === undefined) continue;
+    const keys = Object.keys(DEFAULT_PORTS[proto]);
+    const m = c.mapping(proto, v, keys);
+    const ports = cfg[proto] as Record<string, Port>;
+    for (const k of keys) if (m[k] !== undefined) ports[k] = c.port(`${proto}.${k}`, m[k]);
+  }
+  checkPortsDistinct(c, cfg);
+  if (top.tls !== undefined && top.tls !== null) {
+    const m = c.mapping('tls', top.tls, ['cert', 'key']);
+    if (m.cert === undefined) c.fail('tls.cert', 'is required when tls is given (or remove tls to use a self-signed certificate)');
+    if (m.key === undefined) c.fail('tls.key', 'is required when tls is given (or remove tls to use a self-signed certificate)');
+    cfg.tls = { cert: path(c.string('tls.cert', m.cert)), key: path(c.string('tls.key', m.key)) };
+  }
+  if (top.auth !== undefined) {
+    const m = c.mapping('auth', top.auth, Object.keys(DEFAULT_AUTH));
+    const a = cfg.auth;
+    if (m.failureDelayMs !== undefined) a.failureDelayMs = c.integer('auth.failureDelayMs', m.failureDelayMs, 0, 60_000);
+    if (m.maxFailures !== undefined) a.maxFailures = c.integer('auth.maxFailures', m.maxFailures, 1, 1_000_000);
+    if (m.maxFailuresPerIp !== undefined) a.maxFailuresPerIp = c.integer('auth.maxFailuresPerIp', m.maxFailuresPerIp, 1, 1_000_000);
+    if (m.lockoutSeconds !== undefined) a.lockoutSeconds = c.integer('auth.lockoutSeconds', m.lockoutSeconds, 1, 31_536_000);
+    if (m.allowPlaintext !== undefined) a.allowPlaintext = c.boolean('auth.allowPlaintext', m.allowPlaintext);
+  }
+  return cfg;
+}
+
+/** Two listeners on one port would fail at bind time with a less helpful message. */
+function checkPortsDistinct(c: Checker, cfg: Config): void {
+  const seen = new Map<number, string>();
+  for (const proto of ['imap', 'pop3', 'smtp'] as const) {
+    for (const [k, p] of Object.entries(cfg[proto] as Record<string, Port>)) {
+      if (p === false) continue;
+      const other = seen.get(p);
+      if (other) c.fail(`${proto}.${k}`, `port ${p} is already used by ${other}`);
+      seen.set(p, `${proto}.${k}`);
+    }
+  }
+}
