@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../maildir/errors.js';
 import { evaluateSearch, needsBody, needsIndex, type SearchCandidate } from '../maildir/search/evaluate.js';
+import type { MessageIndex } from '../maildir/mime/types.js';
 import type { Day, SearchKey } from '../maildir/search/query.js';
 import { candidate, newCounters, type Counters } from './search-fixtures.js';
 import { msg1, msg5, specs } from './search-messages.js';
@@ -289,5 +290,44 @@ describe('failures', () => {
     const cands = mailbox();
     cands[2] = { ...cands[2]!, index: () => Promise.reject(new StoreError('SERVERBUG', 'broken')) };
     await expect(evaluateSearch(body('x'), cands)).rejects.toThrow('broken');
+  });
+});
+
+describe('hand-built MessageIndex', () => {
+  // Only the index says these things; the raw bytes say otherwise. The fast
+  // paths must take them from index().headers, SENT* from headers.date plus
+  // the zone written in envelope.date.
+  const raw = 'Subject: raw subject\nX-Raw: yes\n\nbody text here\n';
+  const bodyStart = raw.indexOf('\n\n') + 2;
+  const index: MessageIndex = {
+    envelope: {
+      date: 'Sun, 31 Dec 2023 23:00:00 -0500', subject: 'Hand-built Ünïcode', from: null, sender: null,
+      replyTo: null, to: null, cc: null, bcc: null, inReplyTo: null, messageId: null,
+    },
+    body: {
+      type: 'text', subtype: 'plain', params: [['charset', 'utf-8']], id: null, description: null,
+      encoding: '7bit', md5: null, disposition: null, language: null, location: null,
+      headerStart: 0, bodyStart, bodyEnd: raw.length, headerSize: bodyStart + 2, size: 16, lines: 1,
+    },
+    headers: {
+      from: 'Zoë <zoe@example.com>', to: '', cc: '', bcc: '', subject: 'Hand-built Ünïcode',
+      messageId: '', inReplyTo: '', references: '<a@b> <c@d>', date: Date.parse('2024-01-01T04:00:00Z'),
+    },
+    rawSize: raw.length,
+    size: raw.length + 4,
+  };
+  const c = (): SearchCandidate[] => [candidate({ uid: 9, raw, index })];
+
+  it.each([
+    [header('subject', 'ÜNÏCODE'), [9]],
+    [header('subject', 'raw subject'), []],
+    [header('from', 'zoë'), [9]],
+    [header('references', 'c@d'), [9]],
+    [header('x-raw', 'YES'), [9]],
+    [body('TEXT HERE'), [9]],
+    [{ type: 'sentdate', op: 'on', day: day(2023, 12, 31) }, [9]],
+    [{ type: 'sentdate', op: 'on', day: day(2024, 1, 1) }, []],
+  ] as [SearchKey, number[]][])('%j', async (key, expected) => {
+    expect(await evaluateSearch(key, c())).toEqual(expected);
   });
 });
