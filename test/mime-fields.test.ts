@@ -32,6 +32,9 @@ describe('parseAddressList', () => {
   });
 
   it('garbage gives MISSING_MAILBOX / MISSING_DOMAIN like Dovecot, never throws', () => {
+    // spam-2/00011 in the corpus: an address as display name
+    expect(parseAddressList('x1@Email.cz <x1@Email.cz>')).toEqual([addr('x1@Email.cz', 'x1', 'Email.cz')]);
+    expect(parseAddressList('John Q. Public <jqp@ex.test>')).toEqual([addr('John Q. Public', 'jqp', 'ex.test')]);
     expect(parseAddressList('nobody')).toEqual([addr(null, 'nobody', 'MISSING_DOMAIN')]);
     expect(parseAddressList('@example.test')).toEqual([addr(null, 'MISSING_MAILBOX', 'example.test')]);
     expect(parseAddressList('Name <a@b.test')).toEqual([addr('Name', 'a', 'b.test')]);
@@ -59,6 +62,9 @@ describe('Content-Type parameters', () => {
     expect(parseContentType('Text/HTML (c); Charset = "UTF-8" ; name="a \\"q\\".html"')).toEqual({
       type: 'Text', subtype: 'HTML', params: [['Charset', 'UTF-8'], ['name', 'a "q".html']],
     });
+    // spam-2/00204 in the corpus has "Content-Type: text/plain charset=us-ascii"
+    expect(parseContentType('text/plain charset=us-ascii; format=flowed')).toEqual({ type: 'text', subtype: 'plain', params: [['format', 'flowed']] });
+    expect(parseContentType('text / plain')).toEqual({ type: 'text', subtype: 'plain', params: [] });
     expect(parseContentType('text')).toBeNull();
     expect(parseContentType('/plain')).toBeNull();
     expect(parseContentType('')).toBeNull();

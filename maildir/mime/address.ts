@@ -13,20 +13,23 @@ import type { Address } from './types.js';
 export const MISSING_MAILBOX = 'MISSING_MAILBOX';
 export const MISSING_DOMAIN = 'MISSING_DOMAIN';
 
+/** `sp`: whitespace or a comment came before the token (phrases keep one space there). */
 type Token =
-  | { t: 'word'; v: string; quoted: boolean }
-  | { t: 'literal'; v: string }
-  | { t: 'comment'; v: string }
-  | { t: 'special'; v: string };
+  | { t: 'word'; v: string; quoted: boolean; sp: boolean }
+  | { t: 'literal'; v: string; sp: boolean }
+  | { t: 'comment'; v: string; sp: boolean }
+  | { t: 'special'; v: string; sp: boolean };
 
 const SPECIALS = '<>@,;:.';
 
 function lex(s: string): Token[] {
   const out: Token[] = [];
   let i = 0;
+  let sp = false;
+  const push = (tok: Token): void => { out.push(tok); sp = false; };
   while (i < s.length) {
     const c = s[i]!;
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') { i++; continue; }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') { i++; sp = true; continue; }
     if (c === '"') {
       let v = '';
       i++;
@@ -36,7 +39,7 @@ function lex(s: string): Token[] {
         i++;
       }
       i++;
-      out.push({ t: 'word', v, quoted: true });
+      push({ t: 'word', v, quoted: true, sp });
     } else if (c === '(') {
       let depth = 0;
       let v = '';
@@ -47,19 +50,20 @@ function lex(s: string): Token[] {
         else if (d === ')' && --depth === 0) { i++; break; }
         v += d;
       }
-      out.push({ t: 'comment', v: v.trim() });
+      push({ t: 'comment', v: v.trim(), sp });
+      sp = true;
     } else if (c === '[') {
       const end = s.indexOf(']', i);
       const stop = end < 0 ? s.length : end + 1;
-      out.push({ t: 'literal', v: s.slice(i, stop) });
+      push({ t: 'literal', v: s.slice(i, stop), sp });
       i = stop;
     } else if (SPECIALS.includes(c)) {
-      out.push({ t: 'special', v: c });
+      push({ t: 'special', v: c, sp });
       i++;
     } else {
       let v = '';
       while (i < s.length && !' \t\r\n"(['.includes(s[i]!) && !SPECIALS.includes(s[i]!)) v += s[i++];
-      out.push({ t: 'word', v, quoted: false });
+      push({ t: 'word', v, quoted: false, sp });
     }
   }
   return out;
@@ -67,14 +71,12 @@ function lex(s: string): Token[] {
 
 const isSpecial = (tok: Token | undefined, v: string): boolean => tok !== undefined && tok.t === 'special' && tok.v === v;
 
-/** Display-name phrase: words joined by one space, dots attached to the word before. */
+/** Display-name phrase as written, each run of whitespace and comments turned into one space. */
 function phrase(tokens: Token[]): string | null {
   let out = '';
   for (const tok of tokens) {
     if (tok.t === 'comment') continue;
-    if (tok.t === 'special' && tok.v === '.') { out += '.'; continue; }
-    const v = tok.t === 'special' ? tok.v : tok.v;
-    out += out.length > 0 ? ' ' + v : v;
+    out += tok.sp && out.length > 0 ? ' ' + tok.v : tok.v;
   }
   return out.length > 0 ? out : null;
 }

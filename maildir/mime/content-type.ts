@@ -53,8 +53,14 @@ export function parseStructuredValue(raw: string): StructuredValue {
   let value = '';
   while (i < raw.length && raw[i] !== ';') {
     const c = raw[i];
-    if (c === '(' || c === ' ' || c === '\t' || c === '\r' || c === '\n') i = skipCfws(raw, i);
-    else if (c === '"') { const q = readQuoted(raw, i); value += q.text; i = q.next; }
+    if (c === '(' || c === ' ' || c === '\t' || c === '\r' || c === '\n') {
+      i = skipCfws(raw, i);
+      // "text/plain charset=x" (missing ';'): the value is complete, ignore the
+      // garbage up to the next ';' as Dovecot does; "text / plain" is still one value.
+      if (value.length > 0 && !value.endsWith('/') && raw[i] !== '/' && raw[i] !== ';') {
+        while (i < raw.length && raw[i] !== ';') i++;
+      }
+    } else if (c === '"') { const q = readQuoted(raw, i); value += q.text; i = q.next; }
     else { value += c; i++; }
   }
   const segments: [string, string][] = [];

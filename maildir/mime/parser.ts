@@ -152,7 +152,7 @@ export class MimeParser {
       const hadPartialLine = this.lineLen > 0;
       if (hadPartialLine) this.endLine(false);
       const eof: Mark = { off: this.pos, lf: this.lf, bare: this.bare, endsLf: !hadPartialLine && this.pos > 0 };
-      this.closeAbove(-1, eof, false);
+      this.closeAbove(-1, eof);
     }
     return {
       envelope: this.rootEnvelope,
@@ -230,7 +230,7 @@ export class MimeParser {
     const top = this.top();
     if (match) {
       if (top.state === 'header') this.truncateHeaderAtLineStart(top);
-      this.closeAbove(match.frameIndex, beforeBreak, true);
+      this.closeAbove(match.frameIndex, beforeBreak);
       const m = this.frames[match.frameIndex]!;
       if (match.isEnd) {
         m.delimiter = null;
@@ -357,7 +357,7 @@ export class MimeParser {
    * ending at `end`. A frame still reading its header gets the header up to
    * `end` and an empty body.
    */
-  private closeAbove(keep: number, end: Mark, endIsBeforeBoundary: boolean): void {
+  private closeAbove(keep: number, end: Mark): void {
     while (this.frames.length - 1 > keep) {
       const f = this.top();
       if (f.state === 'header') {
@@ -368,7 +368,7 @@ export class MimeParser {
       this.frames.pop();
       this.finishPart(f, later(end, f.bodyStart!));
     }
-    if (endIsBeforeBoundary || keep < 0) this.refreshDelimiters();
+    this.refreshDelimiters();
   }
 
   private finishPart(f: Frame, end: Mark): void {
