@@ -63,8 +63,9 @@ export class FolderIndex {
   readonly keywords: KeywordMap;
   /** base → uid of every row */
   private byBase = new Map<string, number>();
-  /** uidlist entries whose file we have not matched yet */
-  private pending = new Map<string, number>();
+  /** uidlist entries whose file we have not matched yet, with the scan count when read */
+  private pending = new Map<string, { uid: number; seq: number }>();
+  private scanSeq = 0;
   private uidlistLines = 0;
   highestModseq = 1;
   expungeLog: ExpungeRecord[] = [];
@@ -159,18 +160,15 @@ export class FolderIndex {
     if (reset) this.uidlistLines = 0;
     this.uidlistLines += entries.length;
     for (const e of entries) {
-      const known = this.byBase.get(e.base);
-      if (known === undefined) {
-        if (e.uid > this.table.maxUid) this.pending.set(e.base, e.uid);
-      } else if (known !== e.uid) {
-        // The same file under two UIDs can only mean the uidlist was replaced
-        // wholesale (UIDVALIDITY change): start over.
-        throw new StoreError('SERVERBUG', `uidlist of ${this.dir} disagrees with the index`);
-      }
+      // A base already numbered keeps its first UID; a later duplicate line
+      // (a foreign tool, an old bug) is ignored rather than trusted.
+      if (this.byBase.has(e.base) || this.pending.has(e.base)) continue;
+      if (e.uid > this.table.maxUid) this.pending.set(e.base, { uid: e.uid, seq: this.scanSeq });
     }
   }
 
-  private async scan(): Promise<{ entries: Map<string, ScanEntry>; newMtime: bigint; curMtime: bigint; startedNs: bigint }> {
+  private async scan(): Promise<{ entries: Map<string, ScanEntry>; newMtime: bigint; curMtime: bigint; startedNs: bigint; seq: number }> {
+    const seq = ++this.scanSeq;
     const wall = BigInt(Date.now()) * 1_000_000n;
     const [sn, sc] = await Promise.all([stat(`${this.dir}/new`, { bigint: true }), stat(`${this.dir}/cur`, { bigint: true })]);
     const entries = new Map<string, ScanEntry>();
@@ -193,7 +191,7 @@ export class FolderIndex {
         entries.set(base, { name, loc });
       }
     }
-    return { entries, newMtime: sn.mtimeNs, curMtime: sc.mtimeNs, startedNs: wall };
+    return { entries, newMtime: sn.mtimeNs, curMtime: sc.mtimeNs, startedNs: wall, seq };
   }
 
   private async dirsUnchanged(): Promise<boolean> {
@@ -257,30 +255,21 @@ export class FolderIndex {
     }
     if (gone.length) this.recordExpunged(gone);
 
-    // 2. files already numbered by the uidlist (by us earlier, or another process)
+    // 2. files already numbered (by us earlier, or another process), in UID
+    //    order. A numbered file we have not seen yet blocks everything after
+    //    it — rows must be added in UID order — unless our listing began after
+    //    we read its line: then it is gone already.
     const fresh: { uid: number; base: string; e: ScanEntry }[] = [];
-    for (const [base, uid] of this.pending) {
-      const e = scanned.get(base);
-      if (e) {
-        fresh.push({ uid, base, e });
-        scanned.delete(base);
-      }
-    }
-    this.pending.clear();
+    let blocked = this.takeNumbered(scanned, s.seq, fresh);
 
     // 3. files nobody numbered yet: assign under the lock, in discovery order
-    if (scanned.size > 0) {
+    if (!blocked && scanned.size > 0) {
       const unnumbered = [...scanned.keys()].sort(compareNames);
       await this.uidlist.lock(async () => {
         await this.absorbUidlist();
-        const todo: string[] = [];
-        for (const base of unnumbered) {
-          const uid = this.pending.get(base);
-          if (uid !== undefined) {
-            fresh.push({ uid, base, e: scanned.get(base)! });
-            this.pending.delete(base);
-          } else todo.push(base);
-        }
+        blocked = this.takeNumbered(scanned, s.seq, fresh);
+        if (blocked) return;
+        const todo = unnumbered.filter((b) => scanned.has(b));
         const assigned: UidEntry[] = await this.uidlist.append(todo);
         this.uidlistLines += assigned.length;
         for (const a of assigned) fresh.push({ uid: a.uid, base: a.base, e: scanned.get(a.base)! });
@@ -288,9 +277,29 @@ export class FolderIndex {
     }
     fresh.sort((a, b) => a.uid - b.uid);
     for (const f of fresh) this.addRow(f.uid, f.base, f.e.name, f.e.loc);
+    if (blocked) this.rerun = true; // list again: the file exists by now
 
     if (moveNew) await this.moveNewToCur();
     await this.maybeCompact();
+  }
+
+  /** Move pending uidlist entries found in `scanned` to `fresh`, in UID order; true if one blocks. */
+  private takeNumbered(scanned: Map<string, ScanEntry>, scanSeq: number, fresh: { uid: number; base: string; e: ScanEntry }[]): boolean {
+    if (this.pending.size === 0) return false;
+    const ordered = [...this.pending].sort((a, b) => a[1].uid - b[1].uid);
+    for (const [base, p] of ordered) {
+      const e = scanned.get(base);
+      if (e) {
+        fresh.push({ uid: p.uid, base, e });
+        scanned.delete(base);
+        this.pending.delete(base);
+      } else if (scanSeq > p.seq) {
+        this.pending.delete(base); // expunged before we ever saw it
+      } else {
+        return true;
+      }
+    }
+    return false;
   }
 
   private addRow(uid: number, base: string, name: string, loc: number, sizes?: { rawSize: number; vsize: number; date?: number }): void {
@@ -354,7 +363,7 @@ export class FolderIndex {
       await this.absorbUidlist();
       const live: UidEntry[] = [];
       for (let i = 0; i < this.table.n; i++) live.push({ uid: this.table.uid[i], base: this.table.base[i] });
-      for (const [base, uid] of this.pending) live.push({ uid, base });
+      for (const [base, p] of this.pending) live.push({ uid: p.uid, base });
       live.sort((a, b) => a.uid - b.uid);
       await this.uidlist.rewrite(live);
       await this.uidlist.read(); // re-anchor on the new file
@@ -414,6 +423,17 @@ export class FolderIndex {
     if (!this.cacheFile) return;
     const c = await this.cacheFile;
     await c.flush().catch(() => {});
+  }
+
+  /** Set when the process-wide LRU let go of this index; the last handle then closes it. */
+  evicted = false;
+
+  /** Release the cache file's descriptor (the index itself is just memory). */
+  async close(): Promise<void> {
+    await this.flushCache();
+    const c = this.cacheFile;
+    this.cacheFile = null;
+    if (c) await (await c).close().catch(() => {});
   }
 
   uidOfBase(base: string): number | undefined {

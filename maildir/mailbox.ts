@@ -432,7 +432,8 @@ export class MaildirMailbox implements Mailbox {
     // \Recent we held but never showed to anyone else is not handed on (RFC 3501 2.3.2: "this session")
     this.idx.handles.delete(this);
     this.ctx.released(this);
-    await this.idx.flushCache();
+    if (this.idx.evicted && this.idx.handles.size === 0) await this.idx.close();
+    else await this.idx.flushCache();
   }
 
   private assertOpen(): void {

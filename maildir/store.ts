@@ -22,6 +22,7 @@ export interface MaildirStoreOptions {
 
 export class MaildirStore implements MailStore, FolderRegistry {
   private indexes: LRUCache<string, FolderIndex>;
+  private remeasuring = false;
   private watchers = new Map<FolderIndex, { count: number; stop: () => Promise<void> }>();
 
   constructor(private o: MaildirStoreOptions) {
@@ -30,6 +31,11 @@ export class MaildirStore implements MailStore, FolderRegistry {
       sizeCalculation: (idx) => idx.table.n + 1,
       // sizes change as folders grow: re-measure on access
       updateAgeOnGet: true,
+      dispose: (idx, _key, reason) => {
+        if (reason === 'set' || (reason === 'delete' && this.remeasuring)) return; // still ours
+        idx.evicted = true;
+        if (idx.handles.size === 0) void idx.close();
+      },
     });
   }
 
@@ -49,8 +55,15 @@ export class MaildirStore implements MailStore, FolderRegistry {
     if (!idx) {
       idx = new FolderIndex(dir, userRoot);
       this.indexes.set(dir, idx);
-    } else {
-      this.indexes.set(dir, idx); // re-measure its size
+    } else if (idx.table.n + 1 !== this.indexes.info(dir)?.size) {
+      // lru-cache measures on insert only: re-insert so a grown folder counts as its size
+      this.remeasuring = true;
+      try {
+        this.indexes.delete(dir);
+      } finally {
+        this.remeasuring = false;
+      }
+      this.indexes.set(dir, idx);
     }
     return idx;
   }
@@ -83,6 +96,6 @@ export class MaildirStore implements MailStore, FolderRegistry {
   async close(): Promise<void> {
     for (const w of this.watchers.values()) await w.stop();
     this.watchers.clear();
-    for (const idx of this.indexes.values()) await idx.flushCache();
+    for (const idx of [...this.indexes.values()]) await idx.close();
   }
 }

@@ -1,0 +1,125 @@
+// The Maildir store's process-level behaviour: the shared index cache, the
+// persistent cache file, change watching, and migration from Dovecot/Courier.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdirSync, unlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { MaildirStore } from '../maildir/store.js';
+import { provisionMaildir } from '../maildir/provision.js';
+import { sampleMessage, tempDir } from './helpers/tmp.js';
+
+let tmp: ReturnType<typeof tempDir>;
+const root = () => `${tmp.dir}/Maildir`;
+beforeEach(async () => {
+  tmp = tempDir();
+  await provisionMaildir(root());
+});
+afterEach(() => tmp.cleanup());
+
+describe('index cache', () => {
+  it('sessions of one process share one index per folder, bounded by total messages', async () => {
+    const store = new MaildirStore({ rootOf: () => root(), maxIndexedMessages: 12 });
+    const u1 = await store.forUser('a');
+    const u2 = await store.forUser('a');
+    for (let i = 0; i < 5; i++) await u1.append('INBOX', sampleMessage(`s${i}`));
+    const m1 = await u1.open('INBOX', { readOnly: false });
+    const m2 = await u2.open('INBOX', { readOnly: true });
+    expect((m1 as unknown as { idx: unknown }).idx).toBe((m2 as unknown as { idx: unknown }).idx);
+    for (let i = 0; i < 9; i++) await u1.append('Archive', sampleMessage(`a${i}`));
+    await u1.status('Archive'); // Archive's 9 rows + INBOX's 5 pass the bound of 12: INBOX leaves the LRU
+    const m3 = await u2.open('INBOX', { readOnly: true });
+    expect((m3 as unknown as { idx: unknown }).idx).not.toBe((m1 as unknown as { idx: unknown }).idx);
+    // the evicted index keeps working for the handles that hold it
+    expect((await m1.sync()).added).toEqual([]);
+    expect(m1.uids()).toHaveLength(5);
+    for (const m of [m1, m2, m3]) await m.close();
+    await store.close();
+  });
+
+  it('parsed fields survive in the cache file; deleting or corrupting it loses nothing', async () => {
+    const s1 = new MaildirStore({ rootOf: () => root() });
+    const u = await s1.forUser('a');
+    const { uid } = await u.append('INBOX', sampleMessage('cached subject'));
+    const mb = await u.open('INBOX', { readOnly: true });
+    const idx = await mb.index(uid);
+    expect(idx.envelope.subject).toBe('cached subject');
+    await mb.close();
+    await s1.close();
+    expect(existsSync(`${root()}/mailroom-cache`)).toBe(true);
+    expect(readFileSync(`${root()}/mailroom-cache`, 'latin1')).toContain('cached subject');
+
+    // a second process (a new store) reads it back instead of parsing
+    const s2 = new MaildirStore({ rootOf: () => root() });
+    const mb2 = await (await s2.forUser('a')).open('INBOX', { readOnly: true });
+    expect((await mb2.index(uid)).envelope.subject).toBe('cached subject');
+    await mb2.close();
+    await s2.close();
+
+    writeFileSync(`${root()}/mailroom-cache`, 'garbage\x00\xff not a cache');
+    const s3 = new MaildirStore({ rootOf: () => root() });
+    const mb3 = await (await s3.forUser('a')).open('INBOX', { readOnly: true });
+    expect((await mb3.index(uid)).envelope.subject).toBe('cached subject');
+    await mb3.close();
+    await s3.close();
+
+    unlinkSync(`${root()}/mailroom-cache`);
+    const s4 = new MaildirStore({ rootOf: () => root() });
+    const mb4 = await (await s4.forUser('a')).open('INBOX', { readOnly: true });
+    expect((await mb4.index(uid)).envelope.subject).toBe('cached subject');
+    await mb4.close();
+    await s4.close();
+  });
+});
+
+describe('change notification', () => {
+  it('a file dropped into new/ by another program wakes a listener; so does an append in this process', async () => {
+    const store = new MaildirStore({ rootOf: () => root() });
+    const u = await store.forUser('a');
+    const mb = await u.open('INBOX', { readOnly: false });
+    let hints = 0;
+    let wake: () => void = () => {};
+    mb.onChange(() => {
+      hints++;
+      wake();
+    });
+    const woken = () => new Promise<void>((r) => (wake = r));
+    let w = woken();
+    await u.append('INBOX', sampleMessage('local'));
+    await w;
+    expect((await mb.sync()).added).toHaveLength(1);
+    w = woken();
+    await new Promise((r) => setTimeout(r, 100)); // let the watcher settle
+    writeFileSync(`${root()}/new/1800000000.M1P1Q1.elsewhere`, 'Subject: outside\n\n');
+    await w;
+    expect(hints).toBeGreaterThanOrEqual(2);
+    expect((await mb.sync()).added).toHaveLength(1);
+    await mb.close();
+    await store.close();
+  });
+});
+
+describe('migration', () => {
+  it('a folder with a dovecot-uidlist keeps its UIDs and UIDVALIDITY', async () => {
+    const dir = `${tmp.dir}/Migrated`;
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(`${dir}/${sub}`, { recursive: true });
+    // Dovecot's format (src/lib-storage/index/maildir/maildir-uidlist.c, version 3)
+    writeFileSync(`${dir}/cur/1600000001.M1P1.old:2,S`, 'Subject: one\n\n');
+    writeFileSync(`${dir}/cur/1600000002.M2P1.old:2,`, 'Subject: two\n\n');
+    writeFileSync(`${dir}/new/1600000003.M3P1.old`, 'Subject: three\n\n');
+    writeFileSync(
+      `${dir}/dovecot-uidlist`,
+      '3 V1234567890 N42 G0123456789abcdef0123456789abcdef\n' +
+        '17 :1600000001.M1P1.old\n' +
+        '23 W1234 :1600000002.M2P1.old\n' +
+        '40 :1600000003.M3P1.old\n',
+    );
+    const store = new MaildirStore({ rootOf: () => dir });
+    const u = await store.forUser('a');
+    const mb = await u.open('INBOX', { readOnly: false });
+    expect(mb.uidValidity).toBe(1234567890);
+    expect(mb.uids()).toEqual([17, 23, 40]);
+    expect(mb.meta(17)?.flags).toEqual(['\\Seen']);
+    const r = await u.append('INBOX', sampleMessage('after migration'));
+    expect(r.uid).toBe(42);
+    await mb.close();
+    await store.close();
+  });
+});
