@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AuthService, type AuthServiceOptions } from '../src/accounts/auth.js';
 import { hashPassword, hashScheme, verifyPassword } from '../src/accounts/passwords.js';
 import { AccountStore } from '../src/accounts/store.js';
+import { DEFAULT_AUTH } from '../src/config/schema.js';
 
 const base = mkdtempSync(join(tmpdir(), 'mailroom-auth-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -92,6 +93,13 @@ describe('authenticate', () => {
       expect((await auth.authenticate('alice@example.org', 'bad', '192.0.2.1')).ok).toBe(false);
       expect((await auth.authenticate('alice@example.org', 'alice-pw', '192.0.2.1')).ok).toBe(true);
     }
+  });
+
+  it('is configured from mailroom.yaml auth: settings', async () => {
+    const { store } = await setup();
+    const auth = AuthService.fromConfig(store, { ...DEFAULT_AUTH, failureDelayMs: 1, maxFailures: 2 }, { scrypt: FAST });
+    for (let i = 0; i < 2; i++) expect((await auth.authenticate('alice@example.org', 'bad', `192.0.2.${i}`)).ok).toBe(false);
+    expect(await auth.authenticate('alice@example.org', 'alice-pw', '192.0.2.9')).toEqual({ ok: false, reason: 'locked' });
   });
 
   it('trusted addresses are never locked out', async () => {

@@ -18,7 +18,7 @@
  */
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_AUTH } from '../config/schema.js';
+import { type AuthConfig, DEFAULT_AUTH } from '../config/schema.js';
 import { tryParseAddress } from './address.js';
 import { DEFAULT_SCRYPT, hashPassword, needsRehash, type ScryptParams, verifyPassword } from './passwords.js';
 import type { AccountStore } from './store.js';
@@ -84,6 +84,17 @@ export class AuthService {
     this.trusted = new Set((o.trustedAddresses ?? []).map(normalizeIp));
     this.onError = o.onError ?? (() => {});
     this.now = o.now ?? Date.now;
+  }
+
+  /** The service as mailroom.yaml's `auth:` section sets it up. */
+  static fromConfig(store: AccountStore, auth: AuthConfig, o: Omit<AuthServiceOptions, 'failureDelayMs' | 'maxFailures' | 'maxFailuresPerIp' | 'lockoutMs'> = {}): AuthService {
+    return new AuthService(store, {
+      ...o,
+      failureDelayMs: auth.failureDelayMs,
+      maxFailures: auth.maxFailures,
+      maxFailuresPerIp: auth.maxFailuresPerIp,
+      lockoutMs: auth.lockoutSeconds * 1000,
+    });
   }
 
   async authenticate(identity: string, password: string, remoteAddress: string): Promise<AuthResult> {

@@ -459,7 +459,10 @@ export class AccountStore {
 
   /**
    * A parsed file, re-read only when its (inode, size, mtime) changed. Files
-   * are replaced by rename, so a new version always has a new inode. A
+   * are replaced by rename, so a new version has a new inode while the old one
+   * is still held by the cache's stamp; an inode number can come back only
+   * after two more replacements, and then with the same size and the same
+   * nanosecond mtime as well, which is what would be needed to be fooled. A
    * missing file (domain being created) reads as empty. The value returned is
    * a copy: callers may modify it.
    */
