@@ -271,8 +271,9 @@ export class CommandReader {
     if (h === undefined) return false;
     const lf = h.indexOf(0x0a);
     const contentLen = lf < 0 ? h.length : lf;
-    // a CR before the LF is not content; allow for it when the line ends in this chunk
-    const crAllowance = lf > 0 && h[lf - 1] === 0x0d ? 1 : lf === 0 && this.lineLen > 0 ? 1 : 0;
+    // a CR ending what we have (before the LF, or last byte so far) is not content: do not count it
+    const lastByte = contentLen > 0 ? h[contentLen - 1] : this.line.length > 0 ? this.line[this.line.length - 1].at(-1) : undefined;
+    const crAllowance = lastByte === 0x0d ? 1 : 0;
     if (this.lineLen + contentLen - crAllowance > this.o.maxLineLength) {
       this.startSkip(new ImapParseError({ kind: 'BAD', code: 'LIMIT', text: `Command line too long (limit ${this.o.maxLineLength} octets)` }), h);
       return true;
@@ -430,8 +431,15 @@ export class CommandReader {
 
   /** start discarding the rest of the current command; `h` is the unconsumed head of input */
   private startSkip(error: ImapParseError, h: Buffer): void {
-    const start = this.line.length > 0 ? this.line[0] : h;
-    this.tag ??= this.parts.length === 0 ? tagOf(start.toString('latin1', 0, Math.min(start.length, 256))) : undefined;
+    if (this.parts.length === 0) {
+      // the line so far may be many small chunks: look at its first few hundred bytes for the tag
+      let start = '';
+      for (const b of [...this.line, h]) {
+        start += b.toString('latin1', 0, Math.min(b.length, 256 - start.length));
+        if (start.length >= 256) break;
+      }
+      this.tag = tagOf(start);
+    }
     this.pendingError = error.withTag(this.tag);
     const kept = this.line.length > 0 ? Buffer.concat(this.line) : Buffer.alloc(0);
     this.skipTail = kept.toString('latin1', Math.max(0, kept.length - TAIL));
