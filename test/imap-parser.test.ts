@@ -44,6 +44,7 @@ const CASES: [string, Command][] = [
   ['a LSUB "" Lists/%', { name: 'LSUB', reference: '', pattern: 'Lists/%' }],
   ['a XLIST "" *', { name: 'XLIST', reference: '', pattern: '*' }],
   ['a STATUS INBOX (MESSAGES UNSEEN uidnext UIDVALIDITY RECENT SIZE)', { name: 'STATUS', mailbox: 'INBOX', items: ['MESSAGES', 'UNSEEN', 'UIDNEXT', 'UIDVALIDITY', 'RECENT', 'SIZE'] }],
+  ['a STATUS Sent (APPENDLIMIT)', { name: 'STATUS', mailbox: 'Sent', items: ['APPENDLIMIT'] }],
   ['a NAMESPACE', { name: 'NAMESPACE' }],
   ['a IDLE', { name: 'IDLE' }],
   ['a ENABLE CONDSTORE utf8=accept', { name: 'ENABLE', capabilities: ['CONDSTORE', 'UTF8=ACCEPT'] }],

@@ -124,6 +124,18 @@ describe('non-synchronizing literals {n+} (RFC 7888)', () => {
   });
 });
 
+describe('literal count', () => {
+  it('more than maxLiteralsPerCommand literals are refused, the rest of the command skipped', () => {
+    const sync = run([Buffer.from(`a SEARCH ${'TEXT {1}\r\nx '.repeat(4)}ALL\r\nb NOOP\r\n`)], { maxLiteralsPerCommand: 3 });
+    expect(sync.filter((e) => e.type === 'literal-request')).toHaveLength(3);
+    expect(sync.find((e) => e.type === 'error')).toEqual({ type: 'error', kind: 'BAD', code: 'LIMIT', tag: 'a', text: 'More than 3 literals in one command' });
+    const nonSync = runAll(`a SEARCH ${'TEXT {1+}\r\nx '.repeat(5)}ALL\r\nb NOOP\r\n`, { maxLiteralsPerCommand: 3 });
+    expect(nonSync).toEqual([{ type: 'error', kind: 'BAD', code: 'LIMIT', tag: 'a', text: 'More than 3 literals in one command' }, noop('b')]);
+    const ok = runAll(`a SEARCH ${'TEXT {1+}\r\nx '.repeat(3)}ALL\r\n`, { maxLiteralsPerCommand: 3 });
+    expect(ok[0]).toMatchObject({ type: 'command', tag: 'a' });
+  });
+});
+
 describe('APPEND streams its message literal', () => {
   it('asks with append: true and hands out the bytes, then the command', () => {
     expect(runAll('a APPEND {5}\r\nDraft (\\Draft) {12}\r\nHello\r\nWorld\r\nb NOOP\r\n')).toEqual([

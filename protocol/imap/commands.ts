@@ -62,8 +62,8 @@ export type { Day };
 
 /* --------------------------------------------------------------- STATUS */
 
-/** RFC 3501 6.3.10, plus SIZE (RFC 8438) which our storage reports. */
-export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'SIZE';
+/** RFC 3501 6.3.10, plus SIZE (RFC 8438) which our storage reports and APPENDLIMIT (RFC 7889 section 4). */
+export type StatusItem = 'MESSAGES' | 'RECENT' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'SIZE' | 'APPENDLIMIT';
 
 /* ------------------------------------------------------------- commands */
 

@@ -34,7 +34,7 @@ export function listLike(name: 'LIST' | 'LSUB' | 'XLIST') {
   };
 }
 
-const STATUS_ITEMS: readonly StatusItem[] = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE'];
+const STATUS_ITEMS: readonly StatusItem[] = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'APPENDLIMIT'];
 
 /** status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")" */
 export function parseStatus(d: Decoder): Command {

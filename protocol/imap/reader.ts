@@ -49,6 +49,8 @@ export interface ReaderOptions {
   maxCommandSize?: number;
   /** deepest nesting of parenthesised lists and NOT/OR chains. Default 32. */
   maxDepth?: number;
+  /** literals in one command (each synchronizing one re-checks the command so far). Default 100. */
+  maxLiteralsPerCommand?: number;
 }
 
 export const READER_DEFAULTS: Required<ReaderOptions> = {
@@ -57,6 +59,7 @@ export const READER_DEFAULTS: Required<ReaderOptions> = {
   appendLimit: 50 * 1024 * 1024,
   maxCommandSize: 1024 * 1024,
   maxDepth: 32,
+  maxLiteralsPerCommand: 100,
 };
 
 export type ReaderEvent =
@@ -118,6 +121,7 @@ export class CommandReader {
   private literalFill = 0;
   private remaining = 0;
   private appendSize = 0;
+  private literalCount = 0;
   private pending: { tag: string; size: number; append?: AppendHeader } | undefined;
   private pendingError: ImapParseError | undefined;
   private skipTail = '';
@@ -315,6 +319,7 @@ export class CommandReader {
       return;
     }
     this.parts.push({ kind: 'text', data: text });
+    if (marker !== null && this.announceWithoutParsing(marker)) return;
     const outcome = parseCommand(this.parts, { maxDepth: this.o.maxDepth });
     if (marker === null) {
       this.resetCommand();
@@ -363,6 +368,35 @@ export class CommandReader {
     this.startLiteral(marker.size, outcome.tag, outcome.append);
   }
 
+  /**
+   * Cheap paths for a literal announcement, so that a command with many literals is not
+   * re-parsed from its start for each one (that would be quadratic):
+   * - past `maxLiteralsPerCommand`, the command is refused and the rest of it skipped;
+   * - a non-synchronizing literal outside APPEND needs no "acceptable so far" check (no "+"
+   *   is sent) and cannot be a message literal, so it is read and the command parsed at its end.
+   * Returns false when the prefix must be parsed.
+   */
+  private announceWithoutParsing(marker: Marker): boolean {
+    this.literalCount++;
+    const first = this.parts[0].kind === 'text' ? this.parts[0].data : Buffer.alloc(0);
+    const head = first.toString('latin1', 0, Math.min(first.length, 256));
+    if (this.literalCount > this.o.maxLiteralsPerCommand) {
+      this.tag ??= tagOf(head);
+      const error = new ImapParseError({ kind: 'BAD', code: 'LIMIT', text: `More than ${this.o.maxLiteralsPerCommand} literals in one command`, tag: this.tag });
+      this.refuseAnnounced(marker, error);
+      return true;
+    }
+    if (marker.sync || /^\S+ APPEND(?: |$)/i.test(head)) return false;
+    const tag = tagOf(head);
+    if (marker.size > this.o.maxLiteralSize || this.commandBytes + marker.size > this.o.maxCommandSize) {
+      // RFC 7888 section 4: the octets are already coming and we will not take them
+      this.fatal(`Literal of ${marker.size} octets is larger than the limit of ${this.o.maxLiteralSize}`);
+      return true;
+    }
+    this.startLiteral(marker.size, tag, undefined);
+    return true;
+  }
+
   /** a literal was announced for a command we refuse */
   private refuseAnnounced(marker: Marker, error: ImapParseError): void {
     if (marker.sync) {
@@ -374,10 +408,10 @@ export class CommandReader {
     this.enterSkipLiteral(marker.size);
   }
 
-  private startLiteral(size: number, tag: string, append: AppendHeader | undefined): void {
-    this.tag = tag;
+  private startLiteral(size: number, tag: string | undefined, append: AppendHeader | undefined): void {
+    if (tag !== undefined) this.tag = tag;
     this.remaining = size;
-    if (append !== undefined) {
+    if (append !== undefined && tag !== undefined) {
       this.appendSize = size;
       this.out.push({ type: 'append-start', tag, size, header: append });
       this.mode = 'append';
@@ -522,6 +556,7 @@ export class CommandReader {
   }
 
   private resetCommand(): void {
+    this.literalCount = 0;
     this.parts = [];
     this.commandBytes = 0;
     this.tag = undefined;
