@@ -24,7 +24,8 @@
  *   process's batch. A crash can still leave a partial last line; a reader
  *   stops before an unterminated line and reads it when it is complete. If
  *   someone appends after a crashed partial line, the two fuse into one line
- *   whose CRC fails, and it is skipped: the loss is two cache entries.
+ *   whose CRC fails and is skipped; the appender sees that its record did not
+ *   come back when it re-reads the tail, and writes it again at its next flush.
  * - Garbage anywhere (a torn sector, a hand edit, a wrong tool) costs only the
  *   lines it touches: every line carries its own CRC. A wrong magic or version
  *   makes the whole file ignored; the next flush replaces it (tmp + rename).
@@ -500,6 +501,11 @@ export class CacheFile {
       if (records.length > 0) await this.writeAll(fh, records, bytes);
       // Index what we (and anyone else) appended; our records come back with their offsets.
       await this.refreshLocked();
+      // A record that did not come back went to a file that was replaced or
+      // deleted meanwhile (or was torn): the next flush writes it again.
+      for (const [base, m] of this.flushing) {
+        if (!this.table.slots.has(base) && !this.pending.has(base)) this.pending.set(base, m);
+      }
     } finally {
       this.flushing = new Map();
     }

@@ -270,19 +270,21 @@ describe('CacheFile', () => {
     expect(b.get('late')).toEqual({ internalDate: 2 });
   });
 
-  it('loses only the fused line when a crashed partial record is followed by another append', async () => {
+  it('a crashed partial record fuses with the next append: only that line is lost, and its writer writes it again', async () => {
     const a = await openCache();
     a.put('before', { internalDate: 1 });
     await a.flush();
     await appendFile(cachePath(), handRecord('crashed', [2, null]).slice(0, 20)); // a writer died here
     a.put('fused', { internalDate: 3 });
     await a.flush();
-    a.put('after', { internalDate: 4 });
-    await a.flush();
     const b = await openCache();
     expect(b.get('before')).toEqual({ internalDate: 1 });
     expect(b.has('crashed')).toBe(false);
-    expect(b.has('fused')).toBe(false);
+    expect(b.has('fused')).toBe(false); // its line failed the CRC
+    a.put('after', { internalDate: 4 });
+    await a.flush(); // 'fused' did not come back from the first flush: written again now
+    await b.refresh();
+    expect(b.get('fused')).toEqual({ internalDate: 3 });
     expect(b.get('after')).toEqual({ internalDate: 4 });
   });
 
@@ -342,6 +344,19 @@ describe('CacheFile', () => {
     const b = await openCache();
     expect(b.get('y')).toEqual({ internalDate: 2 });
     expect(b.has('x')).toBe(false);
+  });
+
+  it('writes again what a flush appended to a file deleted before it could look', async () => {
+    const a = await openCache();
+    a.put('x', { internalDate: 1 });
+    await a.flush();
+    await rm(cachePath()); // a still holds the deleted file open
+    a.put('y', { internalDate: 2 });
+    await a.flush(); // lands in the deleted file; noticed, kept for the next flush
+    expect(a.get('y')).toEqual({ internalDate: 2 });
+    await a.flush();
+    const b = await openCache();
+    expect(b.get('y')).toEqual({ internalDate: 2 });
   });
 
   it('compacts away dead records when they outnumber half the live ones', async () => {
