@@ -3,6 +3,7 @@ import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
+import { spawn } from 'node:child_process';
 import { CacheFile, CACHE_FILE_NAME, type CachedMessage } from '../maildir/cache-file.js';
 import { decodeIndex, encodeIndex } from '../maildir/cache-codec.js';
 import { crc32, crc32Fallback } from '../maildir/cache-crc.js';
@@ -253,6 +254,49 @@ describe('CacheFile', () => {
     for (let wi = 0; wi < 4; wi++) {
       const n = wi * 10000 + 24 * 100 + 19;
       expect(reader.get(base(n))).toEqual({ internalDate: n, index: messageIndex(n) });
+    }
+  });
+
+  it('keeps every record when another process appends at the same time, reading while it grows', async () => {
+    const a = await openCache();
+    a.put('seed', { internalDate: 0 });
+    await a.flush(); // creates the file with its header
+    // The other process appends records written by hand in the documented format,
+    // one O_APPEND write() per batch of 10, as fast as it can.
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { openSync, writeSync } from 'node:fs'; import { crc32 } from 'node:zlib';
+         const fd = openSync(process.argv[1], 'a');
+         for (let batch = 0; batch < 200; batch++) {
+           let out = '';
+           for (let k = 0; k < 10; k++) {
+             const n = batch * 10 + k;
+             const body = 'child-' + n + '\\t' + JSON.stringify([n, null]) + ' '.repeat(n % 300);
+             out += crc32(Buffer.from(body)).toString(16).padStart(8, '0') + '\\t' + body + '\\n';
+           }
+           writeSync(fd, out);
+         }`,
+        cachePath(),
+      ],
+      { stdio: 'inherit' },
+    );
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    const reader = await openCache();
+    for (let round = 0; round < 40; round++) {
+      for (let k = 0; k < 10; k++) a.put(base(round * 10 + k), { internalDate: round, index: messageIndex(k) });
+      await a.flush();
+      await reader.refresh(); // may see a half-written batch of the child: must not take it
+    }
+    expect(await exited).toBe(0);
+    await reader.refresh();
+    const fresh = await openCache();
+    for (const c of [reader, fresh]) {
+      expect(c.size).toBe(1 + 400 + 2000);
+      for (let n = 0; n < 2000; n++) expect(c.get(`child-${n}`)).toEqual({ internalDate: n });
+      expect(c.get(base(399))).toEqual({ internalDate: 39, index: messageIndex(9) });
     }
   });
 
