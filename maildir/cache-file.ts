@@ -218,7 +218,15 @@ export class CacheFile {
 
   private constructor(folderDir: string, o: CacheFileOptions) {
     this.path = join(folderDir, CACHE_FILE_NAME);
-    this.onError = o.onError ?? (() => {});
+    const report = o.onError;
+    // A throwing reporter must not poison the operation queue.
+    this.onError = (e) => {
+      try {
+        report?.(e);
+      } catch {
+        // nowhere left to report to
+      }
+    };
   }
 
   /** Never throws: a missing, corrupt or unreadable file gives an empty cache. */
