@@ -195,6 +195,23 @@ export class Uidlist {
     this.offset = 0;
   }
 
+  /** Where reading stands, to resume from a snapshot in another process. */
+  position(): { ino: number; offset: number; next: number; lastUid: number } {
+    return { ino: this.ino, offset: this.offset, next: this.headerNext, lastUid: this.lastUid };
+  }
+
+  /**
+   * Resume reading at a recorded position (a snapshot). The next read()
+   * checks the inode and size itself, so a wrong position only costs a re-read.
+   */
+  resume(p: { uidValidity: number; ino: number; offset: number; next: number; lastUid: number }): void {
+    this.uidValidity = p.uidValidity;
+    this.ino = p.ino;
+    this.offset = p.offset;
+    this.headerNext = p.next;
+    this.lastUid = p.lastUid;
+  }
+
   /** Bytes of lines read so far; with the live count this tells when to rewrite. */
   get linesBytes(): number {
     return this.offset;
@@ -212,6 +229,25 @@ async function writeAll(path: string, text: string): Promise<void> {
   try {
     await h.writeFile(text, 'utf8');
     await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** UIDVALIDITY, inode and size of a uidlist, from its first line (cheap). */
+export async function readUidlistHead(path: string): Promise<{ uidValidity: number; ino: number; size: number } | null> {
+  let h;
+  try {
+    h = await open(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const st = await h.stat();
+    const buf = Buffer.alloc(128);
+    const { bytesRead } = await h.read(buf, 0, 128, 0);
+    const m = /^\S+ V(\d+)/.exec(buf.toString('latin1', 0, bytesRead));
+    return m ? { uidValidity: Number(m[1]), ino: st.ino, size: st.size } : null;
   } finally {
     await h.close();
   }

@@ -17,7 +17,12 @@ beforeEach(async () => {
   tmp = tempDir();
   await provisionMaildir(root());
 });
-afterEach(() => tmp.cleanup());
+const spawned: ChildProcess[] = [];
+afterEach(() => {
+  // a failed assertion must not leave workers running
+  for (const c of spawned.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  tmp.cleanup();
+});
 
 interface Proc {
   child: ChildProcess;
@@ -27,6 +32,7 @@ interface Proc {
 
 function run(script: string, args: string[], onLine?: (line: string, p: Proc) => void): Proc {
   const child = spawn(process.execPath, [join(workers, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  spawned.push(child);
   const p: Proc = { child, lines: [], exited: new Promise((r) => child.on('exit', (code) => r(code))) };
   let buf = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// npm run bench: storage-engine figures on folders of 10,000 and 100,000
+// corpus messages. Folders are built once and cached under the system's
+// temporary directory (MAILROOM_BENCH_DIR to choose another place).
+//   node bench/run.mjs [--sizes 10000,100000]
+// Every figure comes from a fresh child process; nothing here is a test.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, rmSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const here = import.meta.dirname;
+const argSizes = process.argv.indexOf('--sizes');
+const sizes = (argSizes > 0 ? process.argv[argSizes + 1] : '10000,100000').split(',').map(Number);
+const cacheDir = process.env.MAILROOM_BENCH_DIR ?? join(tmpdir(), 'mailroom-bench-cache');
+mkdirSync(cacheDir, { recursive: true });
+
+function folderFor(n) {
+  const dir = join(cacheDir, `corpus-${n}`);
+  const root = join(dir, 'Maildir');
+  if (!existsSync(join(dir, 'done'))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    process.stderr.write(`building ${n}-message folder in ${root} (once)…\n`);
+    execFileSync(process.execPath, [join(here, 'corpus.mjs'), root, String(n), '--wsize'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('touch', [join(dir, 'done')]);
+  }
+  return root;
+}
+
+function op(name, root) {
+  const r = spawnSync(process.execPath, ['--expose-gc', join(here, 'storage-op.mjs'), name, root], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const ours = ['mailroom-uidlist', 'mailroom-cache', 'mailroom-keywords', 'mailroom-uidvalidity'];
+function forgetState(root) {
+  for (const f of ours) rmSync(join(root, f), { force: true });
+}
+
+const rows = [];
+for (const n of sizes) {
+  const root = folderFor(n);
+  forgetState(root);
+  const cold = op('open', root);
+  const warm = op('open', root);
+  rmSync(join(root, 'mailroom-cache'), { force: true });
+  const parse = op('parse', root);
+  const cacheBytes = statSync(join(root, 'mailroom-cache')).size;
+  const envelopes = op('envelopes', root);
+  const mem = op('memory', root);
+  rows.push({ n, cold, warm, parse, envelopes, mem, cacheBytes });
+}
+
+const fmt = (x) => String(x).padStart(10);
+console.log('\nMailroom storage engine (each figure from a fresh process)\n');
+console.log('| messages | cold open+sync | warm open+sync | parse all → cache | envelopes from cache | RSS/msg | heap/msg | cache file |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(
+    `| ${r.n} | ${r.cold.openMs} ms | ${r.warm.openMs} ms | ${r.parse.ms} ms (${r.parse.perSecond}/s) | ${r.envelopes.ms} ms (${r.envelopes.perSecond}/s) | ${r.mem.rssPerMessage} B | ${r.mem.heapPerMessage} B | ${(r.cacheBytes / 1048576).toFixed(1)} MiB |`,
+  );
+}
+void fmt;
