@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configLocation, loadConfig } from '../src/config/load.js';
-import { DEFAULT_AUTH } from '../src/config/schema.js';
+import { DEFAULT_AUTH, DEFAULT_IMAP_LIMITS } from '../src/config/schema.js';
 import { ConfigError, EX } from '../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailroom-config-'));
@@ -39,7 +39,7 @@ describe('configuration defaults', () => {
       hostname: hostname(),
       data: join(cwd, 'data'),
       bind: '127.0.0.1',
-      imap: { port: 1143, tlsPort: 1993 },
+      imap: { port: 1143, tlsPort: 1993, ...DEFAULT_IMAP_LIMITS },
       pop3: { port: 1110, tlsPort: 1995 },
       smtp: { port: 2525, submissionPort: 1587, tlsPort: 1465 },
       tls: null,
@@ -50,7 +50,7 @@ describe('configuration defaults', () => {
   it('an empty file is the defaults too', async () => {
     const c = await loadConfig({ cwd: withConfig('# nothing yet\n'), env: {} });
     expect(c.file).toBe('mailroom.yaml');
-    expect(c.imap).toEqual({ port: 1143, tlsPort: 1993 });
+    expect(c.imap).toEqual({ port: 1143, tlsPort: 1993, ...DEFAULT_IMAP_LIMITS });
   });
 
   it('reads every documented key; relative paths are relative to the file', async () => {
@@ -101,7 +101,8 @@ describe('configuration errors: one line naming the file and the key, exit code 
     ['imap: { port: 0 }', 'mailroom.yaml: imap.port: must be a port number 1-65535 or false'],
     ['smtp: { submissionPort: "587" }', 'mailroom.yaml: smtp.submissionPort: must be a port number 1-65535 or false'],
     ['pop3: { tlsPort: true }', 'mailroom.yaml: pop3.tlsPort: must be a port number 1-65535 or false'],
-    ['imap: { prot: 143 }', 'mailroom.yaml: imap.prot: unknown key (expected one of: port, tlsPort)'],
+    ['imap: { prot: 143 }', 'mailroom.yaml: imap.prot: unknown key (expected one of: port, tlsPort, maxConnections, maxConnectionsPerIp, idleTimeoutSeconds, loginTimeoutSeconds, maxFailedLogins, shutdownTimeoutSeconds)'],
+    ['imap: { idleTimeoutSeconds: 60 }', 'mailroom.yaml: imap.idleTimeoutSeconds: must be a whole number from 1800 to 604800'],
     ['colour: blue', 'mailroom.yaml: colour: unknown key (expected one of: hostname, data, bind, imap, pop3, smtp, tls, auth)'],
     ['smtp: 25', 'mailroom.yaml: smtp: must be a mapping (key: value)'],
     ['- a\n- b', 'mailroom.yaml: : must be a mapping (key: value)'],

@@ -29,6 +29,26 @@ export interface AuthConfig {
   allowPlaintext: boolean;
 }
 
+/**
+ * Bounds and timers of the IMAP listeners. The idle timeout may not go below
+ * RFC 3501 5.4's 30 minutes once a client is logged in; before login a client
+ * gets much less (Dovecot gives 3 minutes).
+ */
+export interface ImapLimits {
+  /** connections served at once by one process; the next gets `* BYE` */
+  maxConnections: number;
+  /** connections at once from one remote address */
+  maxConnectionsPerIp: number;
+  /** an authenticated client silent this long is logged out */
+  idleTimeoutSeconds: number;
+  /** a client that has not logged in within this is disconnected */
+  loginTimeoutSeconds: number;
+  /** failed LOGIN/AUTHENTICATE attempts on one connection before it is closed */
+  maxFailedLogins: number;
+  /** on SIGTERM/SIGINT, how long running commands may finish before connections are cut */
+  shutdownTimeoutSeconds: number;
+}
+
 export interface Config {
   /** the file the configuration came from; null when only defaults are in force */
   file: string | null;
@@ -36,7 +56,7 @@ export interface Config {
   /** absolute path of the data directory (DESIGN.md "On-disk formats") */
   data: string;
   bind: string;
-  imap: { port: Port; tlsPort: Port };
+  imap: { port: Port; tlsPort: Port } & ImapLimits;
   pop3: { port: Port; tlsPort: Port };
   smtp: { port: Port; submissionPort: Port; tlsPort: Port };
   /** absent: a self-signed certificate is generated in data/tls */
@@ -49,6 +69,24 @@ export const DEFAULT_PORTS = {
   pop3: { port: 1110, tlsPort: 1995 },
   smtp: { port: 2525, submissionPort: 1587, tlsPort: 1465 },
 } as const;
+
+export const DEFAULT_IMAP_LIMITS: ImapLimits = {
+  maxConnections: 1000,
+  maxConnectionsPerIp: 100,
+  idleTimeoutSeconds: 30 * 60,
+  loginTimeoutSeconds: 180,
+  maxFailedLogins: 3,
+  shutdownTimeoutSeconds: 10,
+};
+
+const IMAP_LIMIT_RANGES: Record<keyof ImapLimits, [number, number]> = {
+  maxConnections: [1, 1_000_000],
+  maxConnectionsPerIp: [1, 1_000_000],
+  idleTimeoutSeconds: [30 * 60, 7 * 24 * 3600], // RFC 3501 5.4: at least 30 minutes
+  loginTimeoutSeconds: [5, 3600],
+  maxFailedLogins: [1, 1000],
+  shutdownTimeoutSeconds: [0, 3600],
+};
 
 export const DEFAULT_AUTH: AuthConfig = {
   failureDelayMs: 1000,
@@ -68,7 +106,7 @@ export function defaultConfig(baseDir: string = process.cwd()): Config {
     hostname: osHostname() || 'localhost',
     data: resolve(baseDir, 'data'),
     bind: '127.0.0.1',
-    imap: { ...DEFAULT_PORTS.imap },
+    imap: { ...DEFAULT_PORTS.imap, ...DEFAULT_IMAP_LIMITS },
     pop3: { ...DEFAULT_PORTS.pop3 },
     smtp: { ...DEFAULT_PORTS.smtp },
     tls: null,
@@ -149,9 +187,14 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Con
     const v = top[proto];
     if (v === undefined) continue;
     const keys = Object.keys(DEFAULT_PORTS[proto]);
-    const m = c.mapping(proto, v, keys);
+    const limitKeys = proto === 'imap' ? (Object.keys(DEFAULT_IMAP_LIMITS) as (keyof ImapLimits)[]) : [];
+    const m = c.mapping(proto, v, [...keys, ...limitKeys]);
     const ports = cfg[proto] as Record<string, Port>;
     for (const k of keys) if (m[k] !== undefined) ports[k] = c.port(`${proto}.${k}`, m[k]);
+    for (const k of limitKeys) {
+      const [min, max] = IMAP_LIMIT_RANGES[k];
+      if (m[k] !== undefined) cfg.imap[k] = c.integer(`imap.${k}`, m[k], min, max);
+    }
   }
   checkPortsDistinct(c, cfg);
   if (top.tls !== undefined && top.tls !== null) {
@@ -176,7 +219,8 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Con
 function checkPortsDistinct(c: Checker, cfg: Config): void {
   const seen = new Map<number, string>();
   for (const proto of ['imap', 'pop3', 'smtp'] as const) {
-    for (const [k, p] of Object.entries(cfg[proto] as Record<string, Port>)) {
+    for (const k of Object.keys(DEFAULT_PORTS[proto])) {
+      const p = (cfg[proto] as Record<string, Port>)[k];
       if (p === false) continue;
       const other = seen.get(p);
       if (other) c.fail(`${proto}.${k}`, `port ${p} is already used by ${other}`);
