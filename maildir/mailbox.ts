@@ -6,8 +6,8 @@
  * session asks (RFC 3501 7.4.1 is then the protocol layer's business).
  */
 import { createReadStream } from 'node:fs';
-import { link, open, rename, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { link, open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { errnoCode, StoreError } from './errors.js';
 import { baseWithSizes, FLAG_DELETED, fileNameFor, KEYWORD_SHIFT, MAX_KEYWORDS, uniqueName } from './filename.js';
 import { applyFlags, bitsFromFlags, flagsFromBits, undefinedKeywords } from './flags.js';
@@ -32,6 +32,9 @@ export interface MailboxContext {
   /** tell the store this handle is gone */
   released(handle: MaildirMailbox): void;
 }
+
+/** Messages up to this size are parsed from one read; larger ones stream. */
+const WHOLE_READ_LIMIT = 1024 * 1024;
 
 export class MaildirMailbox implements Mailbox {
   private view: number[] = [];
@@ -165,32 +168,38 @@ export class MaildirMailbox implements Mailbox {
     return i;
   }
 
-  async read(uid: number, range?: { start: number; length?: number }): Promise<{ size: number; stream: Readable }> {
-    this.assertOpen();
+  /** Open a message's file; if it was renamed underneath us, sync once and retry. */
+  private async openFile(uid: number): Promise<FileHandle> {
     for (let attempt = 0; ; attempt++) {
       const i = this.row(uid);
-      let h;
       try {
-        h = await open(this.idx.pathOf(i), 'r');
+        return await open(this.idx.pathOf(i), 'r');
       } catch (e) {
-        if (errnoCode(e) !== 'ENOENT' || attempt > 0) {
-          if (errnoCode(e) === 'ENOENT') throw new StoreError('EXPUNGED', `Message ${uid} has been expunged`);
-          throw e;
-        }
-        await this.idx.sync({ moveNew: false }); // renamed underneath us: find its new name
-        continue;
+        if (errnoCode(e) !== 'ENOENT') throw e;
+        if (attempt > 0) throw new StoreError('EXPUNGED', `Message ${uid} has been expunged`);
+        await this.idx.sync({ moveNew: false });
       }
-      const total = (await h.stat()).size;
-      const start = Math.min(Math.max(0, range?.start ?? 0), total);
-      const end = range?.length === undefined ? total : Math.min(total, start + Math.max(0, range.length));
-      if (end <= start) {
-        await h.close();
-        const { Readable } = await import('node:stream');
-        return { size: 0, stream: Readable.from([]) };
-      }
-      const stream = createReadStream('', { fd: h, start, end: end - 1, autoClose: true, highWaterMark: 64 * 1024 });
-      return { size: end - start, stream };
     }
+  }
+
+  async read(uid: number, range?: { start: number; length?: number }): Promise<{ size: number; stream: Readable }> {
+    this.assertOpen();
+    const h = await this.openFile(uid);
+    let total: number;
+    try {
+      total = (await h.stat()).size;
+    } catch (e) {
+      await h.close();
+      throw e;
+    }
+    const start = Math.min(Math.max(0, range?.start ?? 0), total);
+    const end = range?.length === undefined ? total : Math.min(total, start + Math.max(0, range.length));
+    if (end <= start) {
+      await h.close();
+      return { size: 0, stream: Readable.from([]) };
+    }
+    const stream = createReadStream('', { fd: h, start, end: end - 1, autoClose: true, highWaterMark: 64 * 1024 });
+    return { size: end - start, stream };
   }
 
   async index(uid: number): Promise<MessageIndex> {
@@ -200,8 +209,26 @@ export class MaildirMailbox implements Mailbox {
     const cache = await this.idx.cache();
     const hit = cache.get(base)?.index;
     if (hit) return hit;
-    const { stream } = await this.read(uid);
-    const index = await parseMessage(stream as AsyncIterable<Buffer>);
+    let index: MessageIndex;
+    const h = await this.openFile(uid);
+    try {
+      const size = (await h.stat()).size;
+      if (size <= WHOLE_READ_LIMIT) {
+        // small (most mail): one read, no stream machinery
+        const buf = Buffer.allocUnsafe(size);
+        let got = 0;
+        while (got < size) {
+          const { bytesRead } = await h.read(buf, got, size - got, got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        index = await parseMessage(buf.subarray(0, got));
+      } else {
+        index = await parseMessage(h.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>);
+      }
+    } finally {
+      await h.close();
+    }
     cache.put(base, { index });
     this.idx.scheduleCacheFlush();
     const j = this.idx.table.find(uid);
