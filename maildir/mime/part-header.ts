@@ -6,18 +6,11 @@ import { parseContentType, parseStructuredValue } from './content-type.js';
 import { firstField, type HeaderField } from './header-fields.js';
 import type { BodyPart, Disposition } from './types.js';
 
-export interface PartHeader {
-  type: string;
-  subtype: string;
-  params: [string, string][] | null;
-  id: string | null;
-  description: string | null;
-  encoding: string;
-  md5: string | null;
-  disposition: Disposition | null;
-  language: string[] | null;
-  location: string | null;
-}
+/** The MIME header fields of a part (BodyPart's descriptive half). */
+export type PartHeader = Pick<
+  BodyPart,
+  'type' | 'subtype' | 'params' | 'id' | 'description' | 'encoding' | 'md5' | 'disposition' | 'language' | 'location'
+>;
 
 /** RFC 2045 5.2: the type of a part without (a valid) Content-Type. A fresh object each time. */
 export function textPlainDefault(): { type: string; subtype: string; params: [string, string][] } {
