@@ -83,6 +83,8 @@ export interface UserStore {
   subscribe(name: string, on: boolean): Promise<void>;
   status(name: string): Promise<MailboxStatus>;
   append(name: string, body: Readable | Buffer, o?: AppendOptions): Promise<{ uidValidity: number; uid: number }>;
+  /** local delivery (SMTP/LMTP/LDA): into new/ under quota; sessions are notified, UIDs come at their next sync */
+  deliver(name: string, body: Readable | Buffer | AsyncIterable<Buffer>, o?: { maxBytes?: number }): Promise<{ fileName: string; rawSize: number }>;
   open(name: string, o: { readOnly: boolean }): Promise<Mailbox>;
   quota(): Promise<QuotaUsage>;
 }

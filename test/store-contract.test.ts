@@ -343,6 +343,8 @@ describe('quota', () => {
     expect(q).toMatchObject({ usedMessages: 1, limitBytes: 600, limitMessages: 3 });
     expect(q.usedBytes).toBe(sampleMessage('q1').length);
     await expectCode(user.append('INBOX', Buffer.alloc(500, 'x')), 'OVERQUOTA');
+    await expectCode(user.deliver('INBOX', Buffer.alloc(500, 'x')), 'OVERQUOTA');
+    expect(readdirSync(`${root()}/new`)).toEqual([]);
     expect(readdirSync(`${root()}/cur`)).toHaveLength(1);
     await user.append('INBOX', sampleMessage('q2'));
     const mb = await user.open('INBOX', { readOnly: false });
