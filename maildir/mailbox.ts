@@ -415,25 +415,31 @@ export class MaildirMailbox implements Mailbox {
 
   async search(q: SearchKey): Promise<number[]> {
     this.assertOpen();
-    const wantSize = usesSize(q);
-    const self = this;
-    async function* candidates(): AsyncGenerator<SearchCandidate> {
+    const t = this.idx.table;
+    if (usesSize(q)) {
+      // LARGER/SMALLER need every RFC822.SIZE: learn the unknown ones first (foreign files without W=)
+      for (const uid of this.view) {
+        const i = t.find(uid);
+        if (i >= 0 && t.vsize[i] === 0) await this.rfc822Size(uid);
+      }
+    }
+    // A plain (lazy) iterable lets the evaluator stay synchronous for flag/UID/size-only queries.
+    function* candidates(self: MaildirMailbox): Generator<SearchCandidate> {
       for (const uid of self.view) {
-        const i = self.idx.table.find(uid);
+        const i = t.find(uid);
         if (i < 0) continue;
-        const size = wantSize ? await self.rfc822Size(uid) : self.idx.table.vsize[i] || self.idx.table.rawSize[i];
         yield {
           uid,
-          flags: flagsFromBits(self.idx.table.flags[i], self.idx.keywords),
+          flags: flagsFromBits(t.flags[i], self.idx.keywords),
           recent: self.recentSet.has(uid),
-          size,
+          size: t.vsize[i] || t.rawSize[i],
           internalDate: () => self.internalDate(uid),
           index: () => self.index(uid),
           readRange: (start, end) => self.rangeIterable(uid, start, end),
         };
       }
     }
-    return evaluateSearch(q, candidates());
+    return evaluateSearch(q, candidates(this));
   }
 
   private async *rangeIterable(uid: number, start: number, end: number): AsyncGenerator<Buffer> {

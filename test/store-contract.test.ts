@@ -356,3 +356,18 @@ describe('quota', () => {
     await mb.close();
   });
 });
+
+describe('search', () => {
+  it('evaluates flags, sizes, headers and bodies over the handle view', async () => {
+    const small = await user.append('INBOX', sampleMessage('alpha report', 'short\n'), { flags: ['\\Seen'] });
+    const big = await user.append('INBOX', sampleMessage('beta notes', 'x'.repeat(3000) + '\nneedle in the body\n'));
+    const mb = await user.open('INBOX', { readOnly: false });
+    expect(await mb.search({ type: 'flag', flag: '\\Seen', set: true })).toEqual([small.uid]);
+    expect(await mb.search({ type: 'size', op: 'larger', octets: 1000 })).toEqual([big.uid]);
+    expect(await mb.search({ type: 'header', field: 'subject', value: 'ALPHA' })).toEqual([small.uid]);
+    expect(await mb.search({ type: 'body', value: 'Needle' })).toEqual([big.uid]);
+    expect(await mb.search({ type: 'not', key: { type: 'body', value: 'needle' } })).toEqual([small.uid]);
+    expect(await mb.search({ type: 'or', left: { type: 'uid', ranges: [{ from: small.uid, to: small.uid }] }, right: { type: 'text', value: 'beta' } })).toEqual([small.uid, big.uid]);
+    await mb.close();
+  });
+});
