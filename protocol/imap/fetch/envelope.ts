@@ -1,0 +1,49 @@
+/**
+ * ENVELOPE (RFC 3501 7.4.2) from the index's raw envelope, written the way
+ * Dovecot's imap-envelope.c does: NIL for an absent field, addresses back to
+ * back inside one list (`((…)(…))`), NIL for an empty list, group syntax as
+ * `(NIL NIL "group" NIL)` … `(NIL NIL NIL NIL)`. Strings are the raw header
+ * bytes (latin1); 8-bit bytes go out as literals.
+ */
+import type { Address, Envelope } from '../../../maildir/mime/types.js';
+import { nstringRaw } from '../serialize.js';
+
+const NIL = Buffer.from('NIL');
+const SP = Buffer.from(' ');
+const OPEN = Buffer.from('(');
+const CLOSE = Buffer.from(')');
+
+function addressList(list: readonly Address[] | null, out: Buffer[]): void {
+  if (list === null || list.length === 0) {
+    out.push(NIL);
+    return;
+  }
+  out.push(OPEN);
+  for (const a of list) {
+    out.push(OPEN, nstringRaw(a.name), SP, nstringRaw(a.adl), SP, nstringRaw(a.mailbox), SP, nstringRaw(a.host), CLOSE);
+  }
+  out.push(CLOSE);
+}
+
+/** Appends the parenthesised envelope to `out`. */
+export function writeEnvelope(e: Envelope, out: Buffer[]): void {
+  out.push(OPEN, nstringRaw(e.date), SP, nstringRaw(e.subject), SP);
+  addressList(e.from, out);
+  out.push(SP);
+  addressList(e.sender, out);
+  out.push(SP);
+  addressList(e.replyTo, out);
+  out.push(SP);
+  addressList(e.to, out);
+  out.push(SP);
+  addressList(e.cc, out);
+  out.push(SP);
+  addressList(e.bcc, out);
+  out.push(SP, nstringRaw(e.inReplyTo), SP, nstringRaw(e.messageId), CLOSE);
+}
+
+export function renderEnvelope(e: Envelope): Buffer {
+  const out: Buffer[] = [];
+  writeEnvelope(e, out);
+  return Buffer.concat(out);
+}

@@ -1,0 +1,344 @@
+/**
+ * FETCH responses (RFC 3501 6.4.5, 7.4.2): one `* <seq> FETCH (…)` per
+ * target, bodies streamed from disk into `{n}` literals.
+ *
+ * Each message goes through two phases:
+ * 1. prepare: everything that can fail because the message vanished
+ *    (index, size, date, header reads, opening the file for each literal) is
+ *    done before the first byte of its response is written. A message
+ *    expunged underneath (StoreError 'EXPUNGED') is skipped whole and counted,
+ *    so the caller can answer NO [EXPUNGEISSUED] (RFC 5530) or OK as it likes;
+ *    the other messages are answered normally. An open Maildir file stays
+ *    readable after another process unlinks it, so once prepared a message
+ *    can be sent whole.
+ * 2. write: the buffered attributes go out in one write, each literal as
+ *    `{n}\r\n` then `out.pipe()` of exactly n bytes (crlf-source.ts). A body
+ *    that turns out shorter than its index said throws FetchAbortError: the
+ *    connection is out of sync and the caller must close it (Dovecot
+ *    disconnects too).
+ *
+ * Memory: nothing is kept from one message to the next (the targets array is
+ * the caller's), literals pass through one chunk at a time with the output's
+ * backpressure, and only header sections are ever buffered. BODY[] and
+ * RFC822 without a partial range do not even need the index: their size is
+ * RFC822.SIZE and their bytes are the whole file.
+ *
+ * \Seen (RFC 3501 6.4.5): BODY[…] without .PEEK, RFC822 and RFC822.TEXT set
+ * \Seen when `setSeen` (the session passes false for EXAMINE). It is set for
+ * a batch of messages with one setFlags call before their responses are
+ * written, and a message whose flags changed that way gets FLAGS in its
+ * response even if not asked for (as Dovecot: only when they changed).
+ */
+import type { Readable } from 'node:stream';
+import type { Mailbox } from '../../../maildir/types.js';
+import type { MessageIndex } from '../../../maildir/mime/types.js';
+import type { BodySection, FetchItem } from '../commands.js';
+import { astring } from '../serialize.js';
+import { formatFlags, formatInternalDate } from './attributes.js';
+import { renderBodyStructure } from './bodystructure.js';
+import { crlfWindow, FetchAbortError, type CrlfWindow } from './crlf-source.js';
+import { renderEnvelope } from './envelope.js';
+import { filterHeaderFields } from './header-fields.js';
+import { resolveSection, sectionName, type SectionSource } from './sections.js';
+
+export { FetchAbortError };
+
+/** Where FETCH output goes: SessionIO's write/pipe (protocol/session-io.ts). */
+export interface FetchOutput {
+  write(data: Buffer | string): Promise<void>;
+  /** sends exactly the bytes of an already announced `{n}` literal, with backpressure */
+  pipe(source: AsyncIterable<Buffer>): Promise<void>;
+}
+
+export interface FetchResult {
+  /** targets skipped because the message was expunged underneath (no response written for them) */
+  expungedSkipped: number;
+}
+
+/** How many messages share one setFlags(\Seen) call. */
+const SEEN_BATCH = 128;
+
+const WHOLE: BodySection = { part: [], spec: { kind: 'all' } };
+const HEADER: BodySection = { part: [], spec: { kind: 'header' } };
+const TEXT: BodySection = { part: [], spec: { kind: 'text' } };
+
+/** The raw bytes of an opened file range (a Readable from Mailbox.read). */
+type RawBody = AsyncIterable<Buffer> & { destroy(): unknown };
+const NO_BYTES: RawBody = { async *[Symbol.asyncIterator]() {}, destroy: () => undefined };
+
+/** A literal to stream: the opened file and the window of its CRLF form to send. */
+interface Stream {
+  raw: RawBody;
+  window: CrlfWindow;
+}
+type Piece = Buffer | Stream;
+
+/** A body-ish item in one shape: the name to answer with, the section, an optional partial range. */
+interface BodyItem {
+  name: string;
+  section: BodySection;
+  partial?: { offset: number; length: number };
+}
+
+function bodyItem(item: FetchItem): BodyItem | null {
+  switch (item.type) {
+    case 'RFC822':
+      return { name: 'RFC822', section: WHOLE };
+    case 'RFC822.HEADER':
+      return { name: 'RFC822.HEADER', section: HEADER };
+    case 'RFC822.TEXT':
+      return { name: 'RFC822.TEXT', section: TEXT };
+    case 'BODY[]': {
+      const name = `BODY[${sectionName(item.section, astring)}]` + (item.partial ? `<${item.partial.offset}>` : '');
+      return item.partial ? { name, section: item.section, partial: item.partial } : { name, section: item.section };
+    }
+    default:
+      return null;
+  }
+}
+
+/** RFC 3501 6.4.5: which items set \Seen */
+function setsSeen(item: FetchItem): boolean {
+  return item.type === 'RFC822' || item.type === 'RFC822.TEXT' || (item.type === 'BODY[]' && !item.peek);
+}
+
+function itemKey(item: FetchItem): string {
+  return JSON.stringify(item);
+}
+
+/** Items in answer order: UID first (always there for UID FETCH, RFC 3501 6.4.8), duplicates dropped. */
+function normalizeItems(items: readonly FetchItem[], uidCommand: boolean): FetchItem[] {
+  const seen = new Set<string>();
+  const out: FetchItem[] = [];
+  if (uidCommand || items.some((i) => i.type === 'UID')) {
+    out.push({ type: 'UID' });
+    seen.add(itemKey({ type: 'UID' }));
+  }
+  for (const i of items) {
+    const k = itemKey(i);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(i);
+  }
+  return out;
+}
+
+function isExpunged(e: unknown): boolean {
+  if (e instanceof NotInView) return true;
+  // protocol/ may only import types from maildir/, so StoreError is recognised by shape.
+  return e instanceof Error && e.name === 'StoreError' && 'code' in e && e.code === 'EXPUNGED';
+}
+
+async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** The target is not (any more) in the mailbox view: skipped like an expunged message. */
+class NotInView extends Error {}
+
+/** Gathers one message's response, opening what must be open before anything is written. */
+class MessagePrep {
+  readonly pieces: Piece[] = [];
+  private text: string[] = [];
+  private index: MessageIndex | undefined;
+
+  constructor(private mailbox: Mailbox, private uid: number) {}
+
+  private async getIndex(): Promise<MessageIndex> {
+    return (this.index ??= await this.mailbox.index(this.uid));
+  }
+
+  /** adds "NAME value" (space-separated from the previous attribute) */
+  attr(s: string | Buffer): void {
+    if (typeof s === 'string') this.text.push(s);
+    else {
+      this.flushText();
+      this.pieces.push(s);
+    }
+  }
+
+  private flushText(): void {
+    if (this.text.length > 0) this.pieces.push(Buffer.from(this.text.join(''), 'latin1'));
+    this.text = [];
+  }
+
+  async body(b: BodyItem): Promise<void> {
+    this.attr(`${b.name} `);
+    let source: SectionSource;
+    if (b.section.part.length === 0 && b.section.spec.kind === 'all' && b.partial === undefined) {
+      // the whole message: RFC822.SIZE bytes of the whole file, no index needed
+      source = { kind: 'range', start: 0, end: Infinity, size: await this.mailbox.rfc822Size(this.uid) };
+    } else {
+      source = resolveSection(await this.getIndex(), b.section);
+    }
+    if (source.kind === 'empty') return this.attr('{0}\r\n');
+    if (source.kind === 'header-fields') {
+      const raw = await this.read(source.start, source.end);
+      let data = filterHeaderFields(raw === null ? Buffer.alloc(0) : await readAll(raw), source.fields, source.not);
+      if (b.partial) data = data.subarray(Math.min(b.partial.offset, data.length), b.partial.offset + b.partial.length);
+      this.attr(`{${data.length}}\r\n`);
+      return this.attr(data);
+    }
+    const skip = b.partial ? Math.min(b.partial.offset, source.size) : 0;
+    const length = b.partial ? Math.min(b.partial.length, source.size - skip) : source.size;
+    this.attr(`{${length}}\r\n`);
+    if (length === 0) return;
+    const raw = await this.read(source.start, source.end);
+    const window = { skip, length, what: `UID ${this.uid} ${b.name}` };
+    this.flushText();
+    // No bytes where the index promised some: the window reports it (FetchAbortError) when sent.
+    this.pieces.push({ raw: raw ?? NO_BYTES, window });
+  }
+
+  private async read(start: number, end: number): Promise<RawBody | null> {
+    if (end <= start) return null;
+    const r = await this.mailbox.read(this.uid, end === Infinity ? { start } : { start, length: end - start });
+    return r.stream as Readable & AsyncIterable<Buffer>;
+  }
+
+  async envelope(): Promise<void> {
+    this.attr('ENVELOPE ');
+    this.attr(renderEnvelope((await this.getIndex()).envelope));
+  }
+
+  async structure(extended: boolean): Promise<void> {
+    this.attr(extended ? 'BODYSTRUCTURE ' : 'BODY ');
+    this.attr(renderBodyStructure((await this.getIndex()).body, extended));
+  }
+
+  finish(): Piece[] {
+    this.flushText();
+    return this.pieces;
+  }
+
+  /** releases files opened for literals that will not be sent */
+  discard(): void {
+    for (const p of this.pieces) if (!Buffer.isBuffer(p)) p.raw.destroy();
+  }
+}
+
+async function prepareMessage(
+  mailbox: Mailbox,
+  t: { seq: number; uid: number },
+  items: readonly FetchItem[],
+  seenChanged: boolean,
+): Promise<Piece[]> {
+  const meta = mailbox.meta(t.uid);
+  if (meta === undefined) throw new NotInView();
+  const flags = `FLAGS ${formatFlags(meta)}`;
+  const p = new MessagePrep(mailbox, t.uid);
+  p.attr(`* ${t.seq} FETCH (`);
+  let first = true;
+  const sep = (): void => {
+    if (!first) p.attr(' ');
+    first = false;
+  };
+  try {
+    const hasFlags = items.some((i) => i.type === 'FLAGS');
+    for (const item of items) {
+      sep();
+      switch (item.type) {
+        case 'UID':
+          p.attr(`UID ${t.uid}`);
+          if (seenChanged && !hasFlags) {
+            sep();
+            p.attr(flags);
+          }
+          break;
+        case 'FLAGS':
+          p.attr(flags);
+          break;
+        case 'INTERNALDATE':
+          p.attr(`INTERNALDATE ${formatInternalDate(await mailbox.internalDate(t.uid))}`);
+          break;
+        case 'RFC822.SIZE':
+          p.attr(`RFC822.SIZE ${await mailbox.rfc822Size(t.uid)}`);
+          break;
+        case 'ENVELOPE':
+          await p.envelope();
+          break;
+        case 'BODY':
+          await p.structure(false);
+          break;
+        case 'BODYSTRUCTURE':
+          await p.structure(true);
+          break;
+        default:
+          await p.body(bodyItem(item)!);
+      }
+    }
+    if (seenChanged && !hasFlags && items[0]?.type !== 'UID') {
+      sep();
+      p.attr(flags);
+    }
+    p.attr(')\r\n');
+    return p.finish();
+  } catch (e) {
+    p.discard();
+    throw e;
+  }
+}
+
+async function writePieces(out: FetchOutput, pieces: Piece[]): Promise<void> {
+  let i = 0;
+  try {
+    for (; i < pieces.length; i++) {
+      const piece = pieces[i]!;
+      if (Buffer.isBuffer(piece)) await out.write(piece);
+      else await out.pipe(crlfWindow(piece.raw, piece.window, () => piece.raw.destroy()));
+    }
+  } finally {
+    for (; i < pieces.length; i++) {
+      const piece = pieces[i]!;
+      if (!Buffer.isBuffer(piece)) piece.raw.destroy();
+    }
+  }
+}
+
+/** Sets \Seen on those of `uids` that lack it; returns the UIDs whose flags changed. */
+async function markSeen(mailbox: Mailbox, uids: readonly number[]): Promise<Set<number>> {
+  const unseen = uids.filter((u) => {
+    const m = mailbox.meta(u);
+    return m !== undefined && !m.flags.includes('\\Seen');
+  });
+  if (unseen.length === 0) return new Set();
+  const after = await mailbox.setFlags(unseen, 'add', ['\\Seen']);
+  return new Set(after.filter((m) => m.flags.includes('\\Seen')).map((m) => m.uid));
+}
+
+/**
+ * Writes one `* <seq> FETCH (…)\r\n` per target, in order. Resolves with how
+ * many targets were skipped because their message was expunged underneath.
+ * Rejects with FetchAbortError when a literal already announced could not be
+ * completed (close the connection), or with the output's or storage's own
+ * error for anything else.
+ */
+export async function writeFetchResponses(
+  out: FetchOutput,
+  mailbox: Mailbox,
+  targets: readonly { seq: number; uid: number }[],
+  items: FetchItem[],
+  o: { setSeen: boolean; uidCommand: boolean },
+): Promise<FetchResult> {
+  const list = normalizeItems(items, o.uidCommand);
+  const seenWanted = o.setSeen && !mailbox.readOnly && list.some(setsSeen);
+  let expungedSkipped = 0;
+  for (let b = 0; b < targets.length; b += SEEN_BATCH) {
+    const batch = targets.slice(b, b + SEEN_BATCH);
+    const changed = seenWanted ? await markSeen(mailbox, batch.map((t) => t.uid)) : null;
+    for (const t of batch) {
+      let pieces: Piece[];
+      try {
+        pieces = await prepareMessage(mailbox, t, list, changed?.has(t.uid) ?? false);
+      } catch (e) {
+        if (!isExpunged(e)) throw e;
+        expungedSkipped++;
+        continue;
+      }
+      await writePieces(out, pieces);
+    }
+  }
+  return { expungedSkipped };
+}
