@@ -1,37 +1,50 @@
 /**
- * mailroom serve. The listeners (IMAP, POP3, SMTP) are not written yet: for
- * now this validates the configuration and the data directory, says plainly
- * that nothing is listening, and exits EX_UNAVAILABLE, rather than pretend.
+ * mailroom serve: the IMAP listeners (POP3 and SMTP come with their own
+ * issues) until SIGTERM or SIGINT. SIGHUP re-reads the TLS certificate.
+ * Logs are pino JSON lines on stderr.
  */
-import { mkdir, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { errnoCode } from '../../maildir/errors.js';
-import { EX, MailroomError } from '../errors.js';
+import { EX } from '../errors.js';
+import { createLogger } from '../log.js';
+import { startServer } from '../server/serve.js';
 import { type CliContext, examples } from './context.js';
 
-/** The data directory must exist (it is created) and be writable: every listener writes there. */
-export async function checkDataDir(dir: string): Promise<void> {
-  const probe = join(dir, `.write-test-${process.pid}`);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(probe, '');
-    await unlink(probe);
-  } catch (e) {
-    throw new MailroomError(EX.CANTCREAT, `the data directory ${dir} is not writable (${errnoCode(e) ?? String(e)})`, { cause: e });
-  }
-}
+export { checkDataDir } from '../server/data-dir.js';
+
+/** After shutdown, a handle nobody closed must not keep the process alive for ever. */
+const EXIT_GRACE_MS = 3_000;
 
 export function serveCommand(program: Command, ctx: CliContext, setExit: (code: number) => void): void {
   program
     .command('serve')
-    .description('start every enabled listener (IMAP, POP3, SMTP) with the configuration')
-    .addHelpText('after', examples('mailroom serve', 'mailroom serve --config /etc/mailroom/mailroom.yaml'))
+    .description('start the IMAP listeners (STARTTLS on imap.port, implicit TLS on imap.tlsPort) until SIGTERM/SIGINT; SIGHUP reloads the certificate')
+    .addHelpText('after', examples('mailroom serve', 'mailroom serve --config /etc/mailroom/mailroom.yaml', 'kill -HUP <pid>    # after renewing the certificate'))
     .action(async (_o, cmd: Command) => {
       const config = await ctx.config(cmd);
-      await checkDataDir(config.data);
-      ctx.note(`configuration ${config.file ?? '(built-in defaults)'} is valid and ${config.data} is writable`);
-      ctx.note('no network listener is implemented yet (IMAP, POP3 and SMTP come with their own issues); nothing to serve');
-      setExit(EX.UNAVAILABLE);
+      const log = createLogger();
+      const server = await startServer(config, log);
+      if (server.listening.length === 0) {
+        ctx.note('every IMAP port is switched off in the configuration (imap.port and imap.tlsPort are false): nothing to serve');
+        await server.shutdown();
+        setExit(EX.CONFIG);
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const onHup = () => void server.reloadTls();
+        const stop = (signal: string) => {
+          log.info({ signal }, `${signal} received`);
+          process.off('SIGHUP', onHup);
+          process.off('SIGTERM', onTerm);
+          process.off('SIGINT', onInt);
+          void server.shutdown().then(resolve);
+        };
+        const onTerm = () => stop('SIGTERM');
+        const onInt = () => stop('SIGINT');
+        process.on('SIGHUP', onHup);
+        process.on('SIGTERM', onTerm);
+        process.on('SIGINT', onInt);
+      });
+      setExit(EX.OK);
+      setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_GRACE_MS).unref();
     });
 }

@@ -22,7 +22,8 @@ export interface ProtocolSession {
   start(): Promise<void>;
   receive(chunk: Buffer): void;
   closed(): void;
-  shutdown(reason: string): Promise<void>;
+  /** BYE once the running command is done; give up waiting for it after deadlineMs */
+  shutdown(reason: string, deadlineMs?: number): Promise<void>;
 }
 
 export interface Connection {
@@ -131,7 +132,7 @@ export class SessionListener {
     const all = [...this.live.entries()];
     const finished = Promise.all(
       all.map(([io, { session, conn }]) =>
-        session.shutdown(reason).catch((err: unknown) => conn.log.warn({ err: String(err) }, 'session shutdown failed')).then(() => io.whenClosed),
+        session.shutdown(reason, deadlineMs).catch((err: unknown) => conn.log.warn({ err: String(err) }, 'session shutdown failed')).then(() => io.whenClosed),
       ),
     );
     let timer: NodeJS.Timeout | undefined;
