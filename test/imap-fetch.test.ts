@@ -4,7 +4,7 @@
 // expunged underneath, a corpus message checked by hand, and a many-message
 // BODY[] fetch through a slow consumer whose memory stays flat.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -15,7 +15,7 @@ import { parseMessage } from '../maildir/mime/parser.js';
 import type { BodyPart } from '../maildir/mime/types.js';
 import type { Mailbox } from '../maildir/types.js';
 import type { FetchItem, BodySection } from '../protocol/imap/commands.js';
-import { writeFetchResponses, type FetchOutput } from '../protocol/imap/fetch/index.js';
+import { FetchAbortError, writeFetchResponses, type FetchOutput } from '../protocol/imap/fetch/index.js';
 import { tempDir } from './helpers/tmp.js';
 
 
@@ -562,3 +562,24 @@ const EXPECTED_01294_BODYSTRUCTURE =
   '(("text" "plain" ("charset" "iso-8859-1") NIL NIL "8bit" 1020 19 NIL ("inline" NIL) NIL NIL)' +
   `("message" "rfc822" NIL NIL NIL "7BIT" 2183 ${INNER_01294} ("text" "plain" ("charset" "iso-8859-1") NIL NIL "8bit" 775 24 NIL ("inline" NIL) NIL NIL) 53 NIL ("inline" NIL) NIL NIL)` +
   ' "mixed" ("boundary" "---=_Next_Part_10878775_zmiO_mWTr_109818780") NIL NIL NIL)';
+
+describe('a file that changed underneath its index', () => {
+  it('fails with FetchAbortError once the literal is announced (the caller closes the connection)', async () => {
+    const user = await store.forUser('u');
+    await user.create('Shrunk');
+    const content = Buffer.from('Subject: will shrink\n\n' + 'line\n'.repeat(50));
+    const { uid } = await user.append('Shrunk', content);
+    const box = await user.open('Shrunk', { readOnly: true });
+    try {
+      await box.index(uid); // the index (and RFC822.SIZE) describe the full file
+      const cur = join(tmp.dir, '.Shrunk', 'cur');
+      const [file] = readdirSync(cur).filter((f) => readFileSync(join(cur, f)).equals(content));
+      writeFileSync(join(cur, file!), content.subarray(0, 40));
+      const out = new MemoryOutput();
+      await expect(writeFetchResponses(out, box, [{ seq: 1, uid }], [peek([])], { setSeen: false, uidCommand: false })).rejects.toBeInstanceOf(FetchAbortError);
+      expect(out.text().toString('latin1')).toBe(`* 1 FETCH (BODY[] {${lfToCrlf(content).length}}\r\n${lfToCrlf(content.subarray(0, 40)).toString('latin1')}`);
+    } finally {
+      await box.close();
+    }
+  });
+});

@@ -20,7 +20,8 @@ const two = (n: number): string => String(n).padStart(2, '0');
  * RFC 3501 `date-time`: `"dd-Mon-yyyy hh:mm:ss +zzzz"` in the server's local
  * zone (what Dovecot sends); the day is zero-padded, which the grammar allows.
  */
-export function formatInternalDate(d: Date): string {
+export function formatInternalDate(date: Date): string {
+  const d = Number.isNaN(date.getTime()) ? new Date(0) : date; // never "NaN-undefined-NaN" on the wire
   const offset = -d.getTimezoneOffset(); // minutes east of UTC
   const sign = offset < 0 ? '-' : '+';
   const abs = Math.abs(offset);

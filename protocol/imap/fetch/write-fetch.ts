@@ -57,6 +57,8 @@ export interface FetchResult {
 
 /** How many messages share one setFlags(\Seen) call. */
 const SEEN_BATCH = 128;
+/** Buffered response bytes gathered into one write. */
+const FLUSH_AT = 16 * 1024;
 
 const WHOLE: BodySection = { part: [], spec: { kind: 'all' } };
 const HEADER: BodySection = { part: [], spec: { kind: 'header' } };
@@ -123,6 +125,9 @@ function normalizeItems(items: readonly FetchItem[], uidCommand: boolean): Fetch
   return out;
 }
 
+/** The target is not (any more) in the mailbox view: skipped like an expunged message. */
+class NotInView extends Error {}
+
 function isExpunged(e: unknown): boolean {
   if (e instanceof NotInView) return true;
   // protocol/ may only import types from maildir/, so StoreError is recognised by shape.
@@ -134,9 +139,6 @@ async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   for await (const c of stream) chunks.push(c);
   return Buffer.concat(chunks);
 }
-
-/** The target is not (any more) in the mailbox view: skipped like an expunged message. */
-class NotInView extends Error {}
 
 /** Gathers one message's response, opening what must be open before anything is written. */
 class MessagePrep {
@@ -150,7 +152,7 @@ class MessagePrep {
     return (this.index ??= await this.mailbox.index(this.uid));
   }
 
-  /** adds "NAME value" (space-separated from the previous attribute) */
+  /** appends response text (latin1) or bytes; consecutive text becomes one Buffer */
   attr(s: string | Buffer): void {
     if (typeof s === 'string') this.text.push(s);
     else {
@@ -281,19 +283,45 @@ async function prepareMessage(
   }
 }
 
-async function writePieces(out: FetchOutput, pieces: Piece[]): Promise<void> {
-  let i = 0;
-  try {
-    for (; i < pieces.length; i++) {
-      const piece = pieces[i]!;
-      if (Buffer.isBuffer(piece)) await out.write(piece);
-      else await out.pipe(crlfWindow(piece.raw, piece.window, () => piece.raw.destroy()));
+/**
+ * Output with small responses gathered into larger writes: `1:* (UID FLAGS)`
+ * on a big folder would otherwise cost one write (and one await) per
+ * message. What is pending is bounded by FLUSH_AT plus one response, and is
+ * always written before a literal body is piped.
+ */
+class Writer {
+  private pending: Buffer[] = [];
+  private size = 0;
+  constructor(private out: FetchOutput) {}
+
+  async message(pieces: Piece[]): Promise<void> {
+    let i = 0;
+    try {
+      for (; i < pieces.length; i++) {
+        const piece = pieces[i]!;
+        if (Buffer.isBuffer(piece)) {
+          this.pending.push(piece);
+          this.size += piece.length;
+        } else {
+          await this.flush();
+          await this.out.pipe(crlfWindow(piece.raw, piece.window, () => piece.raw.destroy()));
+        }
+      }
+    } finally {
+      for (; i < pieces.length; i++) {
+        const piece = pieces[i]!;
+        if (!Buffer.isBuffer(piece)) piece.raw.destroy();
+      }
     }
-  } finally {
-    for (; i < pieces.length; i++) {
-      const piece = pieces[i]!;
-      if (!Buffer.isBuffer(piece)) piece.raw.destroy();
-    }
+    if (this.size >= FLUSH_AT) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.size === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.size);
+    this.pending = [];
+    this.size = 0;
+    await this.out.write(data);
   }
 }
 
@@ -324,21 +352,29 @@ export async function writeFetchResponses(
 ): Promise<FetchResult> {
   const list = normalizeItems(items, o.uidCommand);
   const seenWanted = o.setSeen && !mailbox.readOnly && list.some(setsSeen);
+  const writer = new Writer(out);
   let expungedSkipped = 0;
-  for (let b = 0; b < targets.length; b += SEEN_BATCH) {
-    const batch = targets.slice(b, b + SEEN_BATCH);
-    const changed = seenWanted ? await markSeen(mailbox, batch.map((t) => t.uid)) : null;
-    for (const t of batch) {
-      let pieces: Piece[];
-      try {
-        pieces = await prepareMessage(mailbox, t, list, changed?.has(t.uid) ?? false);
-      } catch (e) {
-        if (!isExpunged(e)) throw e;
-        expungedSkipped++;
-        continue;
+  try {
+    for (let b = 0; b < targets.length; b += SEEN_BATCH) {
+      const batch = targets.slice(b, b + SEEN_BATCH);
+      const changed = seenWanted ? await markSeen(mailbox, batch.map((t) => t.uid)) : null;
+      for (const t of batch) {
+        let pieces: Piece[];
+        try {
+          pieces = await prepareMessage(mailbox, t, list, changed?.has(t.uid) ?? false);
+        } catch (e) {
+          if (!isExpunged(e)) throw e;
+          expungedSkipped++;
+          continue;
+        }
+        await writer.message(pieces);
       }
-      await writePieces(out, pieces);
     }
+  } catch (e) {
+    // what was answered before the failure still goes out (unless the output itself failed)
+    await writer.flush().catch(() => undefined);
+    throw e;
   }
+  await writer.flush();
   return { expungedSkipped };
 }
