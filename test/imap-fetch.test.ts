@@ -583,3 +583,37 @@ describe('a file that changed underneath its index', () => {
     }
   });
 });
+
+describe('\\Seen over many messages', () => {
+  it('is set in batches across the whole range, each response reporting its new FLAGS', async () => {
+    const root = join(tmp.dir, '.Many');
+    for (const d of ['cur', 'new', 'tmp']) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, 'maildirfolder'), '');
+    const N = 300; // more than one setFlags batch
+    for (let i = 1; i <= N; i++) {
+      const r = `Subject: s${i}\n\nbody ${i}\n`;
+      writeFileSync(join(root, 'cur', `${1710000000 + i}.M${i}P2.test,S=${r.length}:2,${i % 2 ? '' : 'F'}`), r);
+    }
+    const user = await store.forUser('u');
+    const box = await user.open('Many', { readOnly: false });
+    try {
+      const uids = box.uids();
+      expect(uids).toHaveLength(N);
+      await box.setFlags([uids[5]!], 'add', ['\\Seen']); // one was read already: no FLAGS for it
+      const out = new MemoryOutput();
+      const targets = uids.map((uid, i) => ({ seq: i + 1, uid }));
+      await writeFetchResponses(out, box, targets, [nonPeek([], { kind: 'text' })], { setSeen: true, uidCommand: false });
+      const responses = readFetchResponses(out.text());
+      expect(responses.map((r) => r.seq)).toEqual(targets.map((t) => t.seq));
+      for (const [i, r] of responses.entries()) {
+        const uid = uids[i]!;
+        expect(box.meta(uid)!.flags).toContain('\\Seen');
+        if (i === 5) expect(r.attrs.map(([k]) => k)).toEqual(['BODY[TEXT]']);
+        else expect(r.get('FLAGS')).toEqual(box.meta(uid)!.flags.map(String));
+        expect(asBuf(r.get('BODY[TEXT]')).toString()).toMatch(/^body \d+\r\n$/);
+      }
+    } finally {
+      await box.close();
+    }
+  });
+});

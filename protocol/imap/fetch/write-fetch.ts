@@ -19,8 +19,8 @@
  *
  * Memory: nothing is kept from one message to the next (the targets array is
  * the caller's), literals pass through one chunk at a time with the output's
- * backpressure, and only header sections are ever buffered. BODY[] and
- * RFC822 without a partial range do not even need the index: their size is
+ * backpressure, and only header sections are ever buffered. BODY[] (also
+ * with a partial range) and RFC822 do not even need the index: their size is
  * RFC822.SIZE and their bytes are the whole file.
  *
  * \Seen (RFC 3501 6.4.5): BODY[…] without .PEEK, RFC822 and RFC822.TEXT set
@@ -169,8 +169,8 @@ class MessagePrep {
   async body(b: BodyItem): Promise<void> {
     this.attr(`${b.name} `);
     let source: SectionSource;
-    if (b.section.part.length === 0 && b.section.spec.kind === 'all' && b.partial === undefined) {
-      // the whole message: RFC822.SIZE bytes of the whole file, no index needed
+    if (b.section.part.length === 0 && b.section.spec.kind === 'all') {
+      // the whole message (or a window of it): RFC822.SIZE bytes of the whole file, no index needed
       source = { kind: 'range', start: 0, end: Infinity, size: await this.mailbox.rfc822Size(this.uid) };
     } else {
       source = resolveSection(await this.getIndex(), b.section);
