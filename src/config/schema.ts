@@ -49,6 +49,27 @@ export interface ImapLimits {
   shutdownTimeoutSeconds: number;
 }
 
+/** Bounds of the SMTP and LMTP receivers (src/smtp/). */
+export interface SmtpLimits {
+  /** bytes; advertised as SIZE (RFC 1870) and enforced during DATA (552 5.3.4) */
+  maxMessageSize: number;
+  /** RCPT TO per message; beyond it 452 4.5.3 (RFC 5321 4.5.3.1.8 asks for at least 100) */
+  maxRecipients: number;
+  /** SMTP and LMTP sessions at once, all listeners together; the next gets 421 */
+  maxConnections: number;
+  /** sessions at once from one remote address */
+  maxConnectionsPerIp: number;
+  /** failed AUTH attempts on one connection before 421 and close */
+  maxAuthFailures: number;
+}
+
+/** LMTP (RFC 2033) for an MTA in front of us (Postfix, Exim): a TCP port, a Unix socket, both or neither. */
+export interface LmtpConfig {
+  port: Port;
+  /** absolute path of the Unix socket; null for none */
+  socket: string | null;
+}
+
 export interface Config {
   /** the file the configuration came from; null when only defaults are in force */
   file: string | null;
@@ -58,7 +79,8 @@ export interface Config {
   bind: string;
   imap: { port: Port; tlsPort: Port } & ImapLimits;
   pop3: { port: Port; tlsPort: Port };
-  smtp: { port: Port; submissionPort: Port; tlsPort: Port };
+  smtp: { port: Port; submissionPort: Port; tlsPort: Port } & SmtpLimits;
+  lmtp: LmtpConfig;
   /** absent: a self-signed certificate is generated in data/tls */
   tls: { cert: string; key: string } | null;
   auth: AuthConfig;
@@ -96,6 +118,27 @@ export const DEFAULT_AUTH: AuthConfig = {
   allowPlaintext: false,
 };
 
+export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
+  maxMessageSize: 25 * 1024 * 1024,
+  maxRecipients: 100,
+  maxConnections: 200,
+  maxConnectionsPerIp: 20,
+  maxAuthFailures: 3,
+};
+
+const SMTP_LIMIT_RANGES: Record<keyof SmtpLimits, [number, number]> = {
+  maxMessageSize: [1024, 2 * 1024 ** 3],
+  maxRecipients: [1, 100_000],
+  maxConnections: [1, 1_000_000],
+  maxConnectionsPerIp: [1, 1_000_000],
+  maxAuthFailures: [1, 1000],
+};
+
+export const DEFAULT_LMTP: LmtpConfig = { port: false, socket: null };
+
+/** sockaddr_un.sun_path holds 108 bytes on Linux (104 on the BSDs), the terminating NUL included. */
+const MAX_SOCKET_PATH = 103;
+
 /**
  * The configuration with nothing written: serves mail on this machine only.
  * `baseDir` is where relative paths (data) are resolved.
@@ -108,7 +151,8 @@ export function defaultConfig(baseDir: string = process.cwd()): Config {
     bind: '127.0.0.1',
     imap: { ...DEFAULT_PORTS.imap, ...DEFAULT_IMAP_LIMITS },
     pop3: { ...DEFAULT_PORTS.pop3 },
-    smtp: { ...DEFAULT_PORTS.smtp },
+    smtp: { ...DEFAULT_PORTS.smtp, ...DEFAULT_SMTP_LIMITS },
+    lmtp: { ...DEFAULT_LMTP },
     tls: null,
     auth: { ...DEFAULT_AUTH },
   };
@@ -156,7 +200,7 @@ class Checker {
 // RFC 1123 2.1 host names: letters, digits, hyphens; labels of 1-63, 253 in all.
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
-const TOP_KEYS = ['hostname', 'data', 'bind', 'imap', 'pop3', 'smtp', 'tls', 'auth'] as const;
+const TOP_KEYS = ['hostname', 'data', 'bind', 'imap', 'pop3', 'smtp', 'lmtp', 'tls', 'auth'] as const;
 
 /**
  * Validates a parsed mailroom.yaml. `raw` is what the YAML parser returned
@@ -187,13 +231,25 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Con
     const v = top[proto];
     if (v === undefined) continue;
     const keys = Object.keys(DEFAULT_PORTS[proto]);
-    const limitKeys = proto === 'imap' ? (Object.keys(DEFAULT_IMAP_LIMITS) as (keyof ImapLimits)[]) : [];
+    const ranges: Record<string, [number, number]> = proto === 'imap' ? IMAP_LIMIT_RANGES : proto === 'smtp' ? SMTP_LIMIT_RANGES : {};
+    const limitKeys = Object.keys(ranges);
     const m = c.mapping(proto, v, [...keys, ...limitKeys]);
     const ports = cfg[proto] as Record<string, Port>;
     for (const k of keys) if (m[k] !== undefined) ports[k] = c.port(`${proto}.${k}`, m[k]);
+    const limits = cfg[proto] as unknown as Record<string, number>;
     for (const k of limitKeys) {
-      const [min, max] = IMAP_LIMIT_RANGES[k];
-      if (m[k] !== undefined) cfg.imap[k] = c.integer(`imap.${k}`, m[k], min, max);
+      const [min, max] = ranges[k];
+      if (m[k] === undefined) continue;
+      limits[k] = k === 'maxMessageSize' ? sizeValue(c, `${proto}.${k}`, m[k], min, max) : c.integer(`${proto}.${k}`, m[k], min, max);
+    }
+  }
+  if (top.lmtp !== undefined && top.lmtp !== null) {
+    const m = c.mapping('lmtp', top.lmtp, Object.keys(DEFAULT_LMTP));
+    if (m.port !== undefined) cfg.lmtp.port = c.port('lmtp.port', m.port);
+    if (m.socket !== undefined && m.socket !== null && m.socket !== false) {
+      const socket = path(c.string('lmtp.socket', m.socket));
+      if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) c.fail('lmtp.socket', `the path ${socket} is too long for a Unix socket (at most ${MAX_SOCKET_PATH} bytes)`);
+      cfg.lmtp.socket = socket;
     }
   }
   checkPortsDistinct(c, cfg);
@@ -227,4 +283,21 @@ function checkPortsDistinct(c: Checker, cfg: Config): void {
       seen.set(p, `${proto}.${k}`);
     }
   }
+  const lmtp = cfg.lmtp.port;
+  if (lmtp !== false && seen.has(lmtp)) c.fail('lmtp.port', `port ${lmtp} is already used by ${seen.get(lmtp)}`);
+}
+
+/** A size in bytes, written as a whole number or with a binary unit: 26214400, "25M", "512K", "1G". */
+function sizeValue(c: Checker, path: string, v: unknown, min: number, max: number): number {
+  const units: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+  let n: number | null = null;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string') {
+    const m = /^\s*(\d+)\s*([KMG])?i?B?\s*$/i.exec(v);
+    if (m) n = Number(m[1]) * (m[2] ? units[m[2].toUpperCase()] : 1);
+  }
+  if (n === null || !Number.isInteger(n) || n < min || n > max) {
+    c.fail(path, `must be a size from ${min} to ${max} bytes, e.g. 26214400 or "25M"`);
+  }
+  return n;
 }
