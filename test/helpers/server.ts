@@ -95,11 +95,12 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-/** Writes `dir/mailroom.yaml` (data: ./data) with the given ports and extra YAML. */
-export function writeConfig(dir: string, port: number, tlsPort: number, extra = ''): string {
+/** Writes `dir/mailroom.yaml` with the given ports; `data` defaults to ./data, `imap` adds keys to the imap mapping. */
+export function writeConfig(dir: string, port: number, tlsPort: number, o: { data?: string; imap?: string } = {}): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'mailroom.yaml');
-  writeFileSync(file, `hostname: mail.example.test\ndata: ./data\nimap: { port: ${port}, tlsPort: ${tlsPort} }\nauth: { failureDelayMs: 10 }\n${extra}`);
+  const imap = `port: ${port}, tlsPort: ${tlsPort}${o.imap ? `, ${o.imap}` : ''}`;
+  writeFileSync(file, `hostname: mail.example.test\ndata: ${o.data ?? './data'}\nimap: { ${imap} }\nauth: { failureDelayMs: 10 }\n`);
   return file;
 }
 
