@@ -70,7 +70,6 @@ export class ImapSession {
   /** input from the connection; the session takes ownership of `chunk` */
   receive(chunk: Buffer): void {
     if (this.gone || this.core.ending || this.core.tlsStarting) return;
-    if (this.stopping && this.core.upload === null) return;
     this.reader.push(chunk);
     this.armTimer();
     if (!this.pumping) this.running = this.pump();
@@ -119,9 +118,11 @@ export class ImapSession {
     this.io.pause();
     try {
       for (;;) {
-        if (this.gone || this.core.ending || (this.stopping && this.core.upload === null)) return;
+        if (this.gone || this.core.ending) return;
         const ev = this.reader.next();
         if (ev === null) break;
+        // stopping: no new command runs, but an APPEND whose literal we accepted is received whole
+        if (this.stopping && !this.partOfAppend(ev)) return;
         try {
           await this.onEvent(ev);
         } catch (e) {
@@ -134,6 +135,11 @@ export class ImapSession {
       if (!this.gone && !this.core.ending) this.io.resume();
       this.armTimer();
     }
+  }
+
+  private partOfAppend(ev: ReaderEvent): boolean {
+    if (ev.type === 'append-start' || ev.type === 'append-chunk' || ev.type === 'append-literal-end') return true;
+    return ev.type === 'command' && ev.command.name === 'APPEND' && this.core.upload !== null;
   }
 
   private async onEvent(ev: ReaderEvent): Promise<void> {
