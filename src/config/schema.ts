@@ -49,6 +49,30 @@ export interface ImapLimits {
   shutdownTimeoutSeconds: number;
 }
 
+/**
+ * The queue's delivery workers (DESIGN.md "The queue"). Retries follow
+ * qmail-send: next try = first seen + (⌊√age⌋ + step)² seconds, `step` being
+ * qmail's "chanskip" (10 local, 20 remote: first retry after 100 s / 400 s).
+ */
+export interface QueueConfig {
+  /** a message still undeliverable this long after it arrived is bounced (qmail's queuelifetime) */
+  lifetimeSeconds: number;
+  retryLocal: number;
+  retryRemote: number;
+  /** deliveries in progress at once, in total */
+  concurrency: number;
+  /** remote deliveries in progress at once to one destination domain */
+  perDestination: number;
+  /** how often the spool is re-read for entries written by other processes and `queue flush` */
+  scanIntervalSeconds: number;
+}
+
+/** A static route (qmail's smtproutes): where mail for a domain, or "*" for any, is sent instead of its MX. */
+export interface Route {
+  host: string;
+  port: number;
+}
+
 /** Bounds of the SMTP and LMTP receivers (src/smtp/). */
 export interface SmtpLimits {
   /** bytes; advertised as SIZE (RFC 1870) and enforced during DATA (552 5.3.4) */
@@ -84,6 +108,9 @@ export interface Config {
   /** absent: a self-signed certificate is generated in data/tls */
   tls: { cert: string; key: string } | null;
   auth: AuthConfig;
+  queue: QueueConfig;
+  /** domain (or "*", the smarthost) → next hop */
+  routes: Record<string, Route>;
 }
 
 export const DEFAULT_PORTS = {
@@ -139,6 +166,24 @@ export const DEFAULT_LMTP: LmtpConfig = { port: false, socket: null };
 /** sockaddr_un.sun_path holds 108 bytes on Linux (104 on the BSDs), the terminating NUL included. */
 const MAX_SOCKET_PATH = 103;
 
+export const DEFAULT_QUEUE: QueueConfig = {
+  lifetimeSeconds: 7 * 24 * 3600,
+  retryLocal: 10,
+  retryRemote: 20,
+  concurrency: 20,
+  perDestination: 4,
+  scanIntervalSeconds: 10,
+};
+
+const QUEUE_RANGES: Record<keyof QueueConfig, [number, number]> = {
+  lifetimeSeconds: [60, 365 * 24 * 3600],
+  retryLocal: [1, 3600],
+  retryRemote: [1, 3600],
+  concurrency: [1, 10_000],
+  perDestination: [1, 10_000],
+  scanIntervalSeconds: [1, 3600],
+};
+
 /**
  * The configuration with nothing written: serves mail on this machine only.
  * `baseDir` is where relative paths (data) are resolved.
@@ -155,6 +200,8 @@ export function defaultConfig(baseDir: string = process.cwd()): Config {
     lmtp: { ...DEFAULT_LMTP },
     tls: null,
     auth: { ...DEFAULT_AUTH },
+    queue: { ...DEFAULT_QUEUE },
+    routes: {},
   };
 }
 
@@ -200,7 +247,7 @@ class Checker {
 // RFC 1123 2.1 host names: letters, digits, hyphens; labels of 1-63, 253 in all.
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
-const TOP_KEYS = ['hostname', 'data', 'bind', 'imap', 'pop3', 'smtp', 'lmtp', 'tls', 'auth'] as const;
+const TOP_KEYS = ['hostname', 'data', 'bind', 'imap', 'pop3', 'smtp', 'lmtp', 'tls', 'auth', 'queue', 'routes'] as const;
 
 /**
  * Validates a parsed mailroom.yaml. `raw` is what the YAML parser returned
@@ -268,7 +315,34 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Con
     if (m.lockoutSeconds !== undefined) a.lockoutSeconds = c.integer('auth.lockoutSeconds', m.lockoutSeconds, 1, 31_536_000);
     if (m.allowPlaintext !== undefined) a.allowPlaintext = c.boolean('auth.allowPlaintext', m.allowPlaintext);
   }
+  if (top.queue !== undefined) {
+    const m = c.mapping('queue', top.queue, Object.keys(DEFAULT_QUEUE));
+    for (const k of Object.keys(DEFAULT_QUEUE) as (keyof QueueConfig)[]) {
+      const [min, max] = QUEUE_RANGES[k];
+      if (m[k] !== undefined) cfg.queue[k] = c.integer(`queue.${k}`, m[k], min, max);
+    }
+  }
+  if (top.routes !== undefined && top.routes !== null) {
+    const m = c.mapping('routes', top.routes, Object.keys(top.routes as object));
+    for (const [domain, v] of Object.entries(m)) {
+      const key = `routes.${domain}`;
+      if (domain !== '*' && !HOSTNAME.test(domain)) c.fail(key, 'the key must be a domain such as example.net, or "*" for every other domain');
+      const route = parseRoute(c.string(key, v)) ?? c.fail(key, 'must be "host" or "host:port", e.g. "127.0.0.1:2626", "mx.example.net" or "[::1]:25"');
+      cfg.routes[domain.toLowerCase().replace(/\.$/, '')] = route;
+    }
+  }
   return cfg;
+}
+
+/** "host", "host:port", "[v6]" or "[v6]:port"; port 25 when none is given. */
+export function parseRoute(s: string): Route | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+))(?::(\d{1,5}))?$/.exec(s.trim());
+  if (!m) return null;
+  const host = m[1] ?? m[2];
+  if (m[1] !== undefined ? isIP(host) !== 6 : isIP(host) !== 4 && !HOSTNAME.test(host)) return null;
+  const port = m[3] === undefined ? 25 : Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  return { host, port };
 }
 
 /** Two listeners on one port would fail at bind time with a less helpful message. */
