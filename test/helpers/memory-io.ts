@@ -1,6 +1,12 @@
 // An in-memory SessionIO for protocol session tests (STYLE.md 10/11, Stalwart's DummyIo):
 // records what the session writes, lets a test wait for a reply, and simulates STARTTLS.
-import type { SessionIO } from '../../protocol/session-io.js';
+import { join } from 'node:path';
+import { MaildirStore } from '../../maildir/store.js';
+import { provisionMaildir } from '../../maildir/provision.js';
+import type { Authenticator, SessionIO, SessionLog } from '../../protocol/session-io.js';
+import { ImapSession } from '../../protocol/imap/session/index.js';
+import type { ImapContext } from '../../protocol/imap/session/index.js';
+import { tempDir } from './tmp.js';
 
 export interface MemoryIOOptions {
   secure?: boolean;
@@ -123,13 +129,6 @@ export class MemoryIO implements SessionIO {
 /* ------------------------------------------------------------------------------------------ */
 /* A session world for tests: a real Maildir store in a temp dir, a fake Authenticator, a log. */
 
-import { join } from 'node:path';
-import { MaildirStore } from '../../maildir/store.js';
-import { provisionMaildir } from '../../maildir/provision.js';
-import type { Authenticator, SessionLog } from '../../protocol/session-io.js';
-import { ImapSession } from '../../protocol/imap/session/index.js';
-import type { ImapContext } from '../../protocol/imap/session/index.js';
-import { tempDir } from './tmp.js';
 
 export const ALICE = 'alice@example.org';
 
