@@ -4,8 +4,9 @@
 import { createServer } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AccountStore } from '../src/accounts/store.js';
 import { nextHops } from '../src/delivery/route.js';
-import { envelope, message, parseDsn, queueEnv, type QueueEnv } from './queue-env.js';
+import { body, envelope, message, parseDsn, queueEnv, type QueueEnv } from './queue-env.js';
 
 interface Received {
   from: string;
@@ -64,12 +65,12 @@ afterEach(async () => {
   received.length = 0;
 });
 
-const routed = (setup?: Parameters<typeof queueEnv>[0]['setup']) => queueEnv({ routes: { 'example.net': { host: '127.0.0.1', port } }, setup });
+const routed = (setup?: (a: AccountStore) => Promise<void>) => queueEnv({ routes: { 'example.net': { host: '127.0.0.1', port } }, setup });
 
 describe('remote delivery', () => {
   it('2xx: delivered over opportunistic STARTTLS, with a Received line, and the entry removed', async () => {
     env = await routed();
-    await env.queue.intake.enqueue(envelope('carol@example.org', ['dave@example.net', 'erin@example.net']), message('outbound'));
+    await env.queue.intake.enqueue(envelope('carol@example.org', ['dave@example.net', 'erin@example.net']), body('outbound'));
     await env.queue.runner.idle();
     expect(received).toHaveLength(1); // one transaction for the two recipients of one domain
     const [r] = received;
@@ -86,7 +87,7 @@ describe('remote delivery', () => {
       await a.addUser('carol@example.org', 'x');
     });
     const born = env.clock.now;
-    const id = await env.queue.intake.enqueue(envelope('carol@example.org', ['ok@example.net', 'temp@example.net', 'bad@example.net']), message('mixed'));
+    const id = await env.queue.intake.enqueue(envelope('carol@example.org', ['ok@example.net', 'temp@example.net', 'bad@example.net']), body('mixed'));
     await env.queue.runner.idle();
     expect(received.map((r) => r.to)).toEqual([['ok@example.net']]);
     const info = await env.queue.spool.readInfo(id);
@@ -124,7 +125,7 @@ describe('remote delivery', () => {
       });
     });
     env = await queueEnv({ routes: { '*': { host: '127.0.0.1', port: closed } } });
-    const id = await env.queue.intake.enqueue(envelope('carol@example.org', ['x@example.com']), message('nowhere'));
+    const id = await env.queue.intake.enqueue(envelope('carol@example.org', ['x@example.com']), body('nowhere'));
     await env.queue.runner.idle();
     const r = (await env.queue.spool.readInfo(id))?.recipients[0];
     expect(r).toMatchObject({ state: 'deferred', status: '4.4.1', route: 'remote' });
@@ -136,7 +137,7 @@ describe('remote delivery', () => {
       await a.addUser('bob@example.org', 'x');
       await a.setForward('bob@example.org', { to: ['bob.elsewhere@example.net'], keepCopy: false });
     });
-    await env.queue.intake.enqueue(envelope('carol@example.com', ['bob@example.org']), message('forwarded'));
+    await env.queue.intake.enqueue(envelope('carol@example.com', ['bob@example.org']), body('forwarded'));
     await env.queue.runner.idle();
     expect(received).toHaveLength(1);
     expect(received[0].to).toEqual(['bob.elsewhere@example.net']);
@@ -147,7 +148,7 @@ describe('remote delivery', () => {
 
   it('a null sender is relayed with MAIL FROM:<> and never bounced', async () => {
     env = await routed();
-    await env.queue.intake.enqueue(envelope('', ['ok2@example.net', 'bad2@example.net']), message('from-null'));
+    await env.queue.intake.enqueue(envelope('', ['ok2@example.net', 'bad2@example.net']), body('from-null'));
     await env.queue.runner.idle();
     expect(received.map((r) => [r.from, r.to])).toEqual([['', ['ok2@example.net']]]);
     expect(await env.queue.spool.ids()).toEqual([]);

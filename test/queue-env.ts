@@ -2,6 +2,7 @@
 // and delivery tests. The clock is injected: tests move it forward by hand.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { MaildirStore } from '../maildir/store.js';
 import { AccountStore } from '../src/accounts/store.js';
 import { defaultConfig, type Config } from '../src/config/schema.js';
@@ -93,3 +94,6 @@ export function parseDsn(text: string): { contentType: string; human: string; pe
     originalType: /Content-Type:\s*(\S+)/i.exec(p3?.head ?? '')?.[1] ?? '',
   };
 }
+
+/** `message` as the stream a receiver hands to the intake. */
+export const body = (subject: string, extraHeaders = '') => Readable.from([message(subject, extraHeaders)]);

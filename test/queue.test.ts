@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { nextRetry } from '../src/queue/schedule.js';
 import { isQueueId, newQueueId, Spool, SpoolError } from '../src/queue/spool.js';
 import { tempDir } from './helpers/tmp.js';
-import { envelope, message, parseDsn, queueEnv, type QueueEnv } from './queue-env.js';
+import { body, envelope, message, parseDsn, queueEnv, type QueueEnv } from './queue-env.js';
 
 let env: QueueEnv | null = null;
 afterEach(async () => {
@@ -77,8 +77,8 @@ describe('spool', () => {
     const { dir, cleanup } = tempDir();
     try {
       const spool = new Spool(join(dir, 'queue'));
-      const a = await spool.enqueue(envelope('x@example.com', ['a@example.org']), message('a'));
-      const b = await spool.enqueue(envelope('x@example.com', ['a@example.org']), message('b'));
+      const a = await spool.enqueue(envelope('x@example.com', ['a@example.org']), body('a'));
+      const b = await spool.enqueue(envelope('x@example.com', ['a@example.org']), body('b'));
       const { unlinkSync } = await import('node:fs');
       unlinkSync(join(dir, 'queue/mess', a));
       unlinkSync(join(dir, 'queue/info', b)); // like a crash between the two renames of an enqueue
@@ -111,7 +111,7 @@ describe('retry schedule', () => {
 describe('local delivery through the queue', () => {
   it('delivers with Return-Path, Delivered-To and Received prepended, then removes the entry', async () => {
     env = await queueEnv({ setup: setupUsers('alice@example.org') });
-    const id = await env.queue.intake.enqueue(envelope('carol@example.com', ['Alice@Example.org']), message('hello'));
+    const id = await env.queue.intake.enqueue(envelope('carol@example.com', ['Alice@Example.org']), body('hello'));
     await env.queue.runner.idle();
     const [m] = env.inbox('alice@example.org');
     expect(m).toMatch(/^Return-Path: <carol@example\.com>\r\nDelivered-To: alice@example\.org\r\nReceived: from client\.example\.com \(\[192\.0\.2\.7\]\)\r\n\tby mx\.example\.org \(Mailroom\) with ESMTP id /);
@@ -129,7 +129,7 @@ describe('local delivery through the queue', () => {
         await a.setForward('bob@example.org', { to: ['alice@example.org'], keepCopy: true });
       },
     });
-    await env.queue.intake.enqueue(envelope('carol@example.com', ['team@example.org', 'nobody@example.org']), message('fanout'));
+    await env.queue.intake.enqueue(envelope('carol@example.com', ['team@example.org', 'nobody@example.org']), body('fanout'));
     await env.queue.runner.idle();
     expect(env.inbox('alice@example.org')).toHaveLength(1); // via team and via bob's forward: one copy
     expect(env.inbox('bob@example.org')).toHaveLength(1); // the kept copy
@@ -142,7 +142,7 @@ describe('local delivery through the queue', () => {
     env = await queueEnv({ setup: setupUsers('alice@example.org', 'carol@example.org') });
     await env.queue.intake.enqueue(
       { ...envelope('carol@example.org', ['alice@example.org', 'ghost@example.org'], { envId: 'ENV+2B1' }), recipients: [{ address: 'alice@example.org' }, { address: 'ghost@example.org', orcpt: 'rfc822;Ghost+2BX@example.org' }] },
-      message('partly'),
+      body('partly'),
     );
     await env.queue.runner.idle();
     expect(env.inbox('alice@example.org')).toHaveLength(1);
@@ -171,8 +171,8 @@ describe('local delivery through the queue', () => {
         await a.addAlias('list@example.org', ['alice@example.org']);
       },
     });
-    await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org']), message('loop1', 'Delivered-To: alice@example.org\r\n'));
-    await env.queue.intake.enqueue(envelope('carol@example.org', ['list@example.org']), message('loop2', 'Delivered-To: List@example.org\r\n'));
+    await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org']), body('loop1', 'Delivered-To: alice@example.org\r\n'));
+    await env.queue.intake.enqueue(envelope('carol@example.org', ['list@example.org']), body('loop2', 'Delivered-To: List@example.org\r\n'));
     await env.queue.runner.idle();
     expect(env.inbox('alice@example.org')).toEqual([]);
     const bounces = env.inbox('carol@example.org').map(parseDsn);
@@ -182,10 +182,10 @@ describe('local delivery through the queue', () => {
 
   it('never bounces to the null sender, and NOTIFY=NEVER suppresses the report', async () => {
     env = await queueEnv({ setup: setupUsers('carol@example.org') });
-    await env.queue.intake.enqueue(envelope('', ['ghost@example.org']), message('from-null'));
+    await env.queue.intake.enqueue(envelope('', ['ghost@example.org']), body('from-null'));
     await env.queue.intake.enqueue(
       { ...envelope('carol@example.org', []), recipients: [{ address: 'ghost@example.org', notify: ['NEVER'] }] },
-      message('never'),
+      body('never'),
     );
     await env.queue.runner.idle();
     expect(env.inbox('carol@example.org')).toEqual([]);
@@ -196,7 +196,7 @@ describe('local delivery through the queue', () => {
     env = await queueEnv({ setup: setupUsers('alice@example.org', 'carol@example.org') });
     await env.queue.intake.enqueue(
       { ...envelope('carol@example.org', [], { ret: 'HDRS' }), recipients: [{ address: 'alice@example.org', notify: ['SUCCESS', 'FAILURE'] }] },
-      message('tellme'),
+      body('tellme'),
     );
     await env.queue.runner.idle();
     expect(env.inbox('alice@example.org')).toHaveLength(1);
@@ -216,9 +216,9 @@ describe('local delivery through the queue', () => {
       },
     });
     const born = env.clock.now;
-    await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org']), message('first'));
+    await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org']), body('first'));
     await env.queue.runner.idle();
-    const id = await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org']), message('second'));
+    const id = await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org']), body('second'));
     await env.queue.runner.idle();
     let info = await env.queue.spool.readInfo(id);
     expect(info?.recipients[0]).toMatchObject({ state: 'deferred', status: '4.2.2', attempts: 1 });
@@ -251,7 +251,7 @@ describe('local delivery through the queue', () => {
         await a.setQuota('alice@example.org', { bytes: 100 });
       },
     });
-    await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org']), message('too big for the quota'));
+    await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org']), body('too big for the quota'));
     await env.queue.runner.idle();
     expect(parseDsn(env.inbox('carol@example.org')[0]).perRecipient[0].get('status')).toBe('5.2.2');
   });
@@ -262,7 +262,7 @@ describe('local delivery through the queue', () => {
     // queued while no runner was running (another process, or before a restart)
     const clock = env.clock;
     const spool = new Spool(env.queue.spool.dir, () => clock.now);
-    await spool.enqueue(envelope('carol@example.com', ['alice@example.org']), message('waiting'));
+    await spool.enqueue(envelope('carol@example.com', ['alice@example.org']), body('waiting'));
     await env.queue.runner.start();
     await env.queue.runner.idle();
     expect(env.inbox('alice@example.org')).toHaveLength(1);
