@@ -300,7 +300,8 @@ export class FolderIndex {
         await this.absorbUidlist();
         blocked = this.takeNumbered(scanned, s.seq, fresh);
         if (blocked) return;
-        const todo = unnumbered.filter((b) => scanned.has(b));
+        // numbered meanwhile by this process (an APPEND's adopt()) — keep that UID
+        const todo = unnumbered.filter((b) => scanned.has(b) && !this.byBase().has(b));
         const assigned: UidEntry[] = await this.uidlist.append(todo);
         this.uidlistLines += assigned.length;
         for (const a of assigned) fresh.push({ uid: a.uid, base: a.base, e: scanned.get(a.base)! });
@@ -426,10 +427,16 @@ export class FolderIndex {
     const result = new Map<string, number>();
     await this.uidlist.lock(async () => {
       await this.absorbUidlist();
-      if (this.pending.size > 0) return;
-      const assigned = await this.uidlist.append(files.map((f) => f.base));
+      // a concurrent sync of this process may have numbered some already
+      const todo = files.filter((f) => {
+        const uid = this.byBase().get(f.base);
+        if (uid !== undefined) result.set(f.base, uid);
+        return uid === undefined;
+      });
+      if (this.pending.size > 0 || todo.length === 0) return;
+      const assigned = await this.uidlist.append(todo.map((f) => f.base));
       this.uidlistLines += assigned.length;
-      files.forEach((f, k) => {
+      todo.forEach((f, k) => {
         this.addRow(assigned[k].uid, f.base, f.name, f.loc, f);
         result.set(f.base, assigned[k].uid);
       });

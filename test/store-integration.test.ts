@@ -96,6 +96,25 @@ describe('change notification', () => {
   });
 });
 
+describe('one process, concurrent paths', () => {
+  it('an APPEND while a listener syncs on every hint numbers the message once', async () => {
+    const store = new MaildirStore({ rootOf: () => root() });
+    const u = await store.forUser('a');
+    const mb = await u.open('INBOX', { readOnly: false });
+    const syncs: Promise<unknown>[] = [];
+    mb.onChange(() => syncs.push(mb.sync()));
+    for (let i = 0; i < 20; i++) await u.append('INBOX', sampleMessage(`race ${i}`));
+    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all(syncs);
+    await mb.sync();
+    expect(mb.uids()).toHaveLength(20);
+    const lines = readFileSync(`${root()}/mailroom-uidlist`, 'utf8').trim().split('\n').slice(1);
+    expect(new Set(lines.map((l) => l.split(' ')[1])).size).toBe(lines.length);
+    await mb.close();
+    await store.close();
+  });
+});
+
 describe('migration', () => {
   it('a folder with a dovecot-uidlist keeps its UIDs and UIDVALIDITY', async () => {
     const dir = `${tmp.dir}/Migrated`;
