@@ -220,6 +220,28 @@ describe('MX: ESMTP parameters reach the queue', () => {
     c.close();
   });
 
+  it('commands pipelined after STARTTLS, before the handshake, are discarded (STARTTLS injection)', async () => {
+    const c = await session();
+    c.write('STARTTLS\r\nMAIL FROM:<injected@example.net>\r\n');
+    expect((await c.reply()).code).toBe(220);
+    // what follows the handshake is only what was sent over TLS
+    const t = await (async () => {
+      c.socket.removeAllListeners('data');
+      const { connect } = await import('node:tls');
+      const s = connect({ socket: c.socket as import('node:net').Socket, rejectUnauthorized: false });
+      await new Promise((r) => s.once('secureConnect', r));
+      return s;
+    })();
+    const lines: string[] = [];
+    t.setEncoding('utf8');
+    t.on('data', (d: string) => lines.push(...d.split('\r\n').filter(Boolean)));
+    t.write('EHLO client.example.net\r\nRCPT TO:<alice@example.org>\r\nQUIT\r\n');
+    await new Promise((r) => t.once('close', r));
+    const codes = lines.filter((l) => / /.test(l.slice(3, 4))).map((l) => l.slice(0, 3));
+    // EHLO, then RCPT without MAIL (503: the injected MAIL was not run), then QUIT
+    expect(codes).toEqual(['250', '503', '221']);
+  });
+
   it('STARTTLS upgrades the MX session; the protocol is then ESMTPS', async () => {
     const c = await session();
     expect((await c.startTls()).code).toBe(220);

@@ -154,6 +154,11 @@ export function makeHandlers(kind: ListenerKind, o: SmtpOptions, gate: Connectio
  */
 async function receive(stream: SMTPServerDataStream, envelope: ReturnType<typeof buildEnvelope>, o: SmtpOptions, maxSize: number): Promise<{ id: string; bytes: number }> {
   const body = new CrlfToLf(maxSize);
+  // The queue may not be reading yet (still opening its spool file) when the
+  // client hangs up; an 'error' with no listener would then crash the
+  // process. The queue still sees the failure: a destroyed stream fails
+  // whoever reads it afterwards.
+  body.on('error', () => {});
   const onError = (e: Error) => body.destroy(e);
   const onClose = () => {
     if (!stream.readableEnded) body.destroy(new ClientGone());
