@@ -7,8 +7,10 @@ import { errnoCode } from '../../maildir/errors.js';
 import { EX, MailroomError } from '../errors.js';
 import { aliasCommands } from './alias.js';
 import { checkCommand } from './check.js';
+import { deliverCommand } from './deliver.js';
 import { CliContext, type CliIO, examples } from './context.js';
 import { domainCommands } from './domain.js';
+import { queueCommands } from './queue.js';
 import { serveCommand } from './serve.js';
 import { userCommands } from './user.js';
 
@@ -34,6 +36,8 @@ Exit codes (sysexits): 0 done, 64 usage, 67 no such user or domain, 73 cannot cr
   userCommands(program, ctx);
   aliasCommands(program, ctx);
   checkCommand(program, ctx, setExit);
+  deliverCommand(program, ctx, setExit);
+  queueCommands(program, ctx);
   return program;
 }
 
