@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // npm run bench: storage-engine figures on folders of 10,000 and 100,000
-// corpus messages. Folders are built once and cached under the system's
-// temporary directory (MAILROOM_BENCH_DIR to choose another place).
-//   node bench/run.mjs [--sizes 10000,100000]
+// corpus messages, then the IMAP benchmark against Mailroom and Dovecot on the
+// same folders (bench/imap.mjs). Folders are built once and cached under the
+// system's temporary directory (MAILROOM_BENCH_DIR to choose another place).
+//   node bench/run.mjs [--sizes 10000,100000] [--only storage|imap]
 // Every figure comes from a fresh child process; nothing here is a test.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync, mkdirSync, statSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 const here = import.meta.dirname;
 const argSizes = process.argv.indexOf('--sizes');
 const sizes = (argSizes > 0 ? process.argv[argSizes + 1] : '10000,100000').split(',').map(Number);
+const argOnly = process.argv.indexOf('--only');
+const only = argOnly > 0 ? process.argv[argOnly + 1] : null;
 const cacheDir = process.env.MAILROOM_BENCH_DIR ?? join(tmpdir(), 'mailroom-bench-cache');
 mkdirSync(cacheDir, { recursive: true });
 
@@ -40,7 +43,7 @@ function forgetState(root) {
 }
 
 const rows = [];
-for (const n of sizes) {
+for (const n of only === 'imap' ? [] : sizes) {
   const root = folderFor(n);
   forgetState(root);
   const cold = op('open', root);
@@ -54,12 +57,21 @@ for (const n of sizes) {
 }
 
 const fmt = (x) => String(x).padStart(10);
-console.log('\nMailroom storage engine (each figure from a fresh process)\n');
-console.log('| messages | cold open+sync | warm open+sync | parse all → cache | envelopes from cache | RSS/msg | heap/msg | cache file |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+if (rows.length) {
+  console.log('\nMailroom storage engine (each figure from a fresh process)\n');
+  console.log('| messages | cold open+sync | warm open+sync | parse all → cache | envelopes from cache | RSS/msg | heap/msg | cache file |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+}
 for (const r of rows) {
   console.log(
     `| ${r.n} | ${r.cold.openMs} ms | ${r.warm.openMs} ms | ${r.parse.ms} ms (${r.parse.perSecond}/s) | ${r.envelopes.ms} ms (${r.envelopes.perSecond}/s) | ${r.mem.rssPerMessage} B | ${r.mem.heapPerMessage} B | ${(r.cacheBytes / 1048576).toFixed(1)} MiB |`,
   );
 }
 void fmt;
+
+if (only !== 'storage') {
+  const { imapBench, printImapTable } = await import('./imap.mjs');
+  const work = join(cacheDir, 'imap-runs');
+  mkdirSync(work, { recursive: true });
+  printImapTable(await imapBench({ sizes, folderFor, work }));
+}

@@ -142,8 +142,10 @@ export class SessionListener {
     const outcome = await Promise.race([finished.then(() => 'done' as const), deadline]);
     clearTimeout(timer);
     if (outcome === 'late') {
-      for (const io of this.live.keys()) io.destroy();
-      this.o.log.warn({ listener: this.o.name, cut: this.live.size }, 'shutdown deadline reached; remaining connections cut');
+      const left = [...this.live.keys()];
+      this.o.log.warn({ listener: this.o.name, cut: left.length }, 'shutdown deadline reached; remaining connections cut');
+      for (const io of left) io.destroy();
+      await Promise.all(left.map((io) => io.whenClosed)); // 'close' follows destroy() within a tick
     }
     await closing;
   }

@@ -112,7 +112,7 @@ export class SocketSessionIO implements SessionIO {
       sink.closed();
       return;
     }
-    if (!this.paused) this.sock.resume();
+    if (!this.paused) this.deliverPending();
   }
 
   write(data: Buffer | string): Promise<void> {
