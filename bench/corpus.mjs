@@ -132,7 +132,9 @@ function deliver(dir, i, m, flags, toNew) {
   const size = m.buf.length;
   let name = `${opts.time + i}.${i}.bench,S=${size}`;
   if (opts.wsize) {
-    let lf = 0; for (let p = m.buf.indexOf(0x0a); p >= 0; p = m.buf.indexOf(0x0a, p + 1)) lf++;
+    // CRLF size: only a bare LF grows by one byte (a message may still hold "\r\n" after the
+    // single-pass CRLF→LF above, e.g. from "\r\r\n"); counting every LF made W= too large.
+    let lf = 0; for (let p = m.buf.indexOf(0x0a); p >= 0; p = m.buf.indexOf(0x0a, p + 1)) if (p === 0 || m.buf[p - 1] !== 0x0d) lf++;
     name += `,W=${size + lf}`;
   }
   const file = toNew ? path.join(dir, 'new', name) : path.join(dir, 'cur', `${name}:2,${flags}`);

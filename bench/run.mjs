@@ -19,7 +19,7 @@ const cacheDir = process.env.MAILROOM_BENCH_DIR ?? join(tmpdir(), 'mailroom-benc
 mkdirSync(cacheDir, { recursive: true });
 
 function folderFor(n) {
-  const dir = join(cacheDir, `corpus-${n}`);
+  const dir = join(cacheDir, `corpus-v2-${n}`); // v2: correct W= sizes
   const root = join(dir, 'Maildir');
   if (!existsSync(join(dir, 'done'))) {
     rmSync(dir, { recursive: true, force: true });
@@ -37,7 +37,7 @@ function op(name, root) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
-const ours = ['mailroom-uidlist', 'mailroom-cache', 'mailroom-keywords', 'mailroom-uidvalidity'];
+const ours = ['mailroom-uidlist', 'mailroom-cache', 'mailroom-keywords', 'mailroom-uidvalidity', 'mailroom-index'];
 function forgetState(root) {
   for (const f of ours) rmSync(join(root, f), { force: true });
 }
