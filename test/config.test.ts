@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configLocation, loadConfig } from '../src/config/load.js';
-import { DEFAULT_AUTH, DEFAULT_IMAP_LIMITS, DEFAULT_LMTP, DEFAULT_QUEUE, DEFAULT_SMTP_LIMITS } from '../src/config/schema.js';
+import { DEFAULT_AUTH, DEFAULT_IMAP_LIMITS, DEFAULT_LMTP, DEFAULT_POP3_LIMITS, DEFAULT_QUEUE, DEFAULT_SMTP_LIMITS } from '../src/config/schema.js';
 import { ConfigError, EX } from '../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailroom-config-'));
@@ -40,7 +40,7 @@ describe('configuration defaults', () => {
       data: join(cwd, 'data'),
       bind: '127.0.0.1',
       imap: { port: 1143, tlsPort: 1993, ...DEFAULT_IMAP_LIMITS },
-      pop3: { port: 1110, tlsPort: 1995 },
+      pop3: { port: 1110, tlsPort: 1995, ...DEFAULT_POP3_LIMITS },
       smtp: { port: 2525, submissionPort: 1587, tlsPort: 1465, ...DEFAULT_SMTP_LIMITS },
       lmtp: DEFAULT_LMTP,
       tls: null,
@@ -106,6 +106,7 @@ describe('configuration errors: one line naming the file and the key, exit code 
     ['pop3: { tlsPort: true }', 'mailroom.yaml: pop3.tlsPort: must be a port number 1-65535 or false'],
     ['imap: { prot: 143 }', 'mailroom.yaml: imap.prot: unknown key (expected one of: port, tlsPort, maxConnections, maxConnectionsPerIp, idleTimeoutSeconds, loginTimeoutSeconds, maxFailedLogins, shutdownTimeoutSeconds)'],
     ['imap: { idleTimeoutSeconds: 60 }', 'mailroom.yaml: imap.idleTimeoutSeconds: must be a whole number from 1800 to 604800'],
+    ['pop3: { idleTimeoutSeconds: 60 }', 'mailroom.yaml: pop3.idleTimeoutSeconds: must be a whole number from 600 to 604800'],
     ['colour: blue', 'mailroom.yaml: colour: unknown key (expected one of: hostname, data, bind, imap, pop3, smtp, lmtp, tls, auth, queue, routes)'],
     ['smtp: 25', 'mailroom.yaml: smtp: must be a mapping (key: value)'],
     ['- a\n- b', 'mailroom.yaml: : must be a mapping (key: value)'],

@@ -22,6 +22,7 @@ export function queueCommands(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list queued messages with each recipient\'s state')
     .option('--json', 'print a JSON array of the queue entries as stored')
+    .addHelpText('after', examples('mailroom queue list', 'mailroom queue list --json'))
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const entries = await (await spoolOf(cmd)).list();
       if (o.json) {
@@ -35,6 +36,7 @@ export function queueCommands(program: Command, ctx: CliContext): void {
   queue
     .command('flush')
     .description('retry every queued message now (a running server notices within queue.scanIntervalSeconds)')
+    .addHelpText('after', examples('mailroom queue flush'))
     .action(async (_o, cmd: Command) => {
       const spool = await spoolOf(cmd);
       await spool.requestFlush();
@@ -46,6 +48,7 @@ export function queueCommands(program: Command, ctx: CliContext): void {
     .alias('rm')
     .description('remove a message from the queue without delivering it further (no bounce is sent)')
     .argument('<id...>', 'queue ids, as shown by `mailroom queue list`')
+    .addHelpText('after', examples('mailroom queue remove mww5x3oz.gnc0001.mail'))
     .action(async (ids: string[], _o, cmd: Command) => {
       const spool = await spoolOf(cmd);
       for (const id of ids) {

@@ -102,7 +102,7 @@ export interface Config {
   data: string;
   bind: string;
   imap: { port: Port; tlsPort: Port } & ImapLimits;
-  pop3: { port: Port; tlsPort: Port };
+  pop3: { port: Port; tlsPort: Port } & Pop3Limits;
   smtp: { port: Port; submissionPort: Port; tlsPort: Port } & SmtpLimits;
   lmtp: LmtpConfig;
   /** absent: a self-signed certificate is generated in data/tls */
@@ -126,6 +126,30 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   loginTimeoutSeconds: 180,
   maxFailedLogins: 3,
   shutdownTimeoutSeconds: 10,
+};
+
+/**
+ * Bounds of the POP3 listeners: the same shape as IMAP's; RFC 1939 section 3
+ * puts the autologout timer at no less than 10 minutes.
+ */
+export type Pop3Limits = ImapLimits;
+
+export const DEFAULT_POP3_LIMITS: Pop3Limits = {
+  maxConnections: 1000,
+  maxConnectionsPerIp: 50,
+  idleTimeoutSeconds: 10 * 60,
+  loginTimeoutSeconds: 180,
+  maxFailedLogins: 3,
+  shutdownTimeoutSeconds: 10,
+};
+
+const POP3_LIMIT_RANGES: Record<keyof Pop3Limits, [number, number]> = {
+  maxConnections: [1, 1_000_000],
+  maxConnectionsPerIp: [1, 1_000_000],
+  idleTimeoutSeconds: [10 * 60, 7 * 24 * 3600], // RFC 1939 3: at least 10 minutes
+  loginTimeoutSeconds: [5, 3600],
+  maxFailedLogins: [1, 1000],
+  shutdownTimeoutSeconds: [0, 3600],
 };
 
 const IMAP_LIMIT_RANGES: Record<keyof ImapLimits, [number, number]> = {
@@ -195,7 +219,7 @@ export function defaultConfig(baseDir: string = process.cwd()): Config {
     data: resolve(baseDir, 'data'),
     bind: '127.0.0.1',
     imap: { ...DEFAULT_PORTS.imap, ...DEFAULT_IMAP_LIMITS },
-    pop3: { ...DEFAULT_PORTS.pop3 },
+    pop3: { ...DEFAULT_PORTS.pop3, ...DEFAULT_POP3_LIMITS },
     smtp: { ...DEFAULT_PORTS.smtp, ...DEFAULT_SMTP_LIMITS },
     lmtp: { ...DEFAULT_LMTP },
     tls: null,
@@ -278,10 +302,10 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Con
     const v = top[proto];
     if (v === undefined) continue;
     const keys = Object.keys(DEFAULT_PORTS[proto]);
-    const ranges: Record<string, [number, number]> = proto === 'imap' ? IMAP_LIMIT_RANGES : proto === 'smtp' ? SMTP_LIMIT_RANGES : {};
+    const ranges: Record<string, [number, number]> = proto === 'imap' ? IMAP_LIMIT_RANGES : proto === 'smtp' ? SMTP_LIMIT_RANGES : POP3_LIMIT_RANGES;
     const limitKeys = Object.keys(ranges);
     const m = c.mapping(proto, v, [...keys, ...limitKeys]);
-    const ports = cfg[proto] as Record<string, Port>;
+    const ports = cfg[proto] as unknown as Record<string, Port>;
     for (const k of keys) if (m[k] !== undefined) ports[k] = c.port(`${proto}.${k}`, m[k]);
     const limits = cfg[proto] as unknown as Record<string, number>;
     for (const k of limitKeys) {
@@ -350,7 +374,7 @@ function checkPortsDistinct(c: Checker, cfg: Config): void {
   const seen = new Map<number, string>();
   for (const proto of ['imap', 'pop3', 'smtp'] as const) {
     for (const k of Object.keys(DEFAULT_PORTS[proto])) {
-      const p = (cfg[proto] as Record<string, Port>)[k];
+      const p = (cfg[proto] as unknown as Record<string, Port>)[k];
       if (p === false) continue;
       const other = seen.get(p);
       if (other) c.fail(`${proto}.${k}`, `port ${p} is already used by ${other}`);

@@ -18,13 +18,30 @@ import { formatEndpoint } from './address.js';
 import { checkDataDir } from './data-dir.js';
 import { imapListeners } from './imap.js';
 import type { SessionListener } from './listener.js';
+import { pop3Listeners } from './pop3.js';
+import { startQueue, type RunningQueue } from '../queue/index.js';
+import { startSmtp } from '../smtp/index.js';
 
 export interface ListeningOn {
   name: string;
   host: string;
   port: number;
-  tls: 'starttls' | 'implicit';
+  tls: 'starttls' | 'implicit' | 'none';
+  /** a Unix socket (LMTP) instead of host:port */
+  path?: string;
 }
+
+/** What each listener is, for the startup lines. */
+const DESCRIPTION: Record<string, string> = {
+  imap: 'IMAP, STARTTLS',
+  imaps: 'IMAP over TLS',
+  pop3: 'POP3, STLS',
+  pop3s: 'POP3 over TLS',
+  smtp: 'SMTP (MX, no relay), STARTTLS',
+  submission: 'SMTP submission, AUTH required, STARTTLS',
+  submissions: 'SMTP submission over TLS',
+  lmtp: 'LMTP',
+};
 
 export interface RunningServer {
   listening: ListeningOn[];
@@ -48,22 +65,56 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const auth = AuthService.fromConfig(accounts, config.auth, {
     onError: (err, context) => log.error({ err: err instanceof Error ? err.message : String(err), context }, 'accounts error'),
   });
-  const store = new MaildirStore({ rootOf: (user) => accounts.maildirPath(user) });
-  const listeners: SessionListener[] = imapListeners(config, { store, auth, tls, log });
+  const rootOf = (user: string) => accounts.maildirPath(user);
+  const store = new MaildirStore({ rootOf });
+  const listeners: SessionListener[] = [
+    ...imapListeners(config, { store, auth, tls, log }),
+    ...pop3Listeners(config, { store, auth, tls, log, rootOf }),
+  ];
 
   const listening: ListeningOn[] = [];
+  let queue: RunningQueue | null = null;
+  let smtp: Awaited<ReturnType<typeof startSmtp>> | null = null;
   try {
     for (const l of listeners) {
       const a = await l.listen();
       listening.push({ name: l.name, host: a.address, port: a.port, tls: l.implicitTls ? 'implicit' : 'starttls' });
     }
+    // The queue delivers into the same store, so IMAP IDLE sessions of this
+    // process see local deliveries at once; the SMTP receivers spool into it.
+    queue = await startQueue(config, { accounts, store, log: log.child({ part: 'queue' }) });
+    smtp = await startSmtp({
+      smtp: config.smtp,
+      lmtp: config.lmtp,
+      bind: config.bind,
+      hostname: config.hostname,
+      allowPlaintextAuth: config.auth.allowPlaintext,
+      tls,
+      auth,
+      accounts,
+      queue: queue.intake,
+      log: log.child({ part: 'smtp' }),
+      closeTimeoutMs: config.imap.shutdownTimeoutSeconds * 1000,
+    });
+    for (const a of smtp.addresses()) {
+      listening.push({
+        name: a.name,
+        host: a.path ? '' : config.bind,
+        port: a.port,
+        tls: a.name === 'submissions' ? 'implicit' : a.name === 'lmtp' ? 'none' : 'starttls',
+        ...(a.path ? { path: a.path } : {}),
+      });
+    }
   } catch (e) {
     await Promise.all(listeners.map((l) => l.stopAccepting()));
+    await smtp?.close();
+    await queue?.stop();
     await store.close();
     throw e;
   }
   for (const l of listening) {
-    log.info({ listener: l.name, address: l.host, port: l.port, tls: l.tls }, `${l.name} listening on ${formatEndpoint(l.host, l.port)} (${l.tls === 'implicit' ? 'IMAP over TLS' : 'IMAP, STARTTLS'})`);
+    const where = l.path ?? formatEndpoint(l.host, l.port);
+    log.info({ listener: l.name, address: l.path ?? l.host, port: l.port, tls: l.tls }, `${l.name} listening on ${where} (${DESCRIPTION[l.name] ?? l.name})`);
   }
 
   let stopping: Promise<void> | null = null;
@@ -81,7 +132,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     shutdown(reason = 'Server shutting down') {
       stopping ??= (async () => {
         log.info({ sessions: listeners.reduce((n, l) => n + l.sessionCount, 0) }, 'shutting down');
-        await Promise.all(listeners.map((l) => l.shutdown(reason, config.imap.shutdownTimeoutSeconds * 1000)));
+        await Promise.all([
+          ...listeners.map((l) => l.shutdown(reason, (l.name.startsWith('pop3') ? config.pop3 : config.imap).shutdownTimeoutSeconds * 1000)),
+          smtp?.close(),
+        ]);
+        // the queue stops after the receivers: nothing accepted is left half-spooled
+        await queue?.stop();
         await store.close();
         log.info({}, 'stopped');
       })();

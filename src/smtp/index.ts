@@ -56,7 +56,7 @@ export async function startSmtp(o: SmtpOptions): Promise<RunningSmtp> {
       started.push({ spec, server, address });
       const off = o.tls.onReload?.((c) => server.updateSecureContext(c.options));
       if (off) offReload.push(off);
-      o.log.info({ listener: spec.name, ...address }, `${spec.name} listening`);
+      o.log.debug({ listener: spec.name, ...address }, `${spec.name} listening`);
     }
   } catch (e) {
     for (const off of offReload) off();

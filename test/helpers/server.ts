@@ -100,7 +100,12 @@ export function writeConfig(dir: string, port: number, tlsPort: number, o: { dat
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'mailroom.yaml');
   const imap = `port: ${port}, tlsPort: ${tlsPort}${o.imap ? `, ${o.imap}` : ''}`;
-  writeFileSync(file, `hostname: mail.example.test\ndata: ${o.data ?? './data'}\nimap: { ${imap} }\nauth: { failureDelayMs: 10 }\n`);
+  // only IMAP: the other listeners are off so that several processes can run side by side
+  writeFileSync(
+    file,
+    `hostname: mail.example.test\ndata: ${o.data ?? './data'}\nimap: { ${imap} }\npop3: { port: false, tlsPort: false }\n` +
+      `smtp: { port: false, submissionPort: false, tlsPort: false }\nauth: { failureDelayMs: 10 }\n`,
+  );
   return file;
 }
 
