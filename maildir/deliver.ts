@@ -38,6 +38,8 @@ export interface WriteOptions {
   beforeCommit?: (rawSize: number, vsize: number) => Promise<void>;
   /** reject sources larger than this many bytes */
   maxBytes?: number;
+  /** told the final entry name just before the rename into new/ or cur/ */
+  onName?: (sub: 'new' | 'cur', fileName: string) => void;
 }
 
 export class MessageTooLargeError extends Error {
@@ -96,6 +98,7 @@ export async function writeMessage(folderDir: string, source: MessageSource, o: 
     const toCur = o.toCur || flags !== 0;
     const fileName = toCur ? fileNameFor(base, flags, o.extra) : base;
     const sub = toCur ? 'cur' : 'new';
+    o.onName?.(sub, fileName);
     await rename(tmpPath, `${folderDir}/${sub}/${fileName}`);
     await fsyncDir(`${folderDir}/${sub}`);
     return { base, fileName, location: sub, rawSize, vsize };

@@ -87,6 +87,14 @@ export class FolderIndex {
   private running: Promise<void> | null = null;
   private rerun = false;
   private lastScan = { newMtime: -1n, curMtime: -1n, startedNs: 0n };
+  /**
+   * Own-change accounting (see "Skipping work" above): while this process
+   * watches the folder, every entry event is either one of our own renames,
+   * registered beforehand in `ownNames`, or foreign.
+   */
+  private watchingSince: bigint | null = null;
+  private foreignSeen = true;
+  private ownNames = new Map<string, number>();
   private listeners = new Set<() => void>();
   /** open views on this folder (their progress through the change log) */
   readonly handles = new Set<{ readonly seenModseq: number }>();
@@ -189,8 +197,15 @@ export class FolderIndex {
     }
   }
 
+  /** how many directory listings this index has made (diagnostics, tests) */
+  get listings(): number {
+    return this.scanSeq;
+  }
+
   private async scan(): Promise<{ entries: Map<string, ScanEntry>; newMtime: bigint; curMtime: bigint; startedNs: bigint; seq: number }> {
     const seq = ++this.scanSeq;
+    // events from here on are judged against this listing
+    this.foreignSeen = false;
     const wall = BigInt(Date.now()) * 1_000_000n;
     const [sn, sc] = await Promise.all([stat(`${this.dir}/new`, { bigint: true }), stat(`${this.dir}/cur`, { bigint: true })]);
     const entries = new Map<string, ScanEntry>();
@@ -219,10 +234,49 @@ export class FolderIndex {
   private async dirsUnchanged(): Promise<boolean> {
     if (this.lastScan.newMtime < 0n || this.pending.size > 0) return false;
     const [sn, sc] = await Promise.all([stat(`${this.dir}/new`, { bigint: true }), stat(`${this.dir}/cur`, { bigint: true })]);
-    if (sn.mtimeNs !== this.lastScan.newMtime || sc.mtimeNs !== this.lastScan.curMtime) return false;
     // the listing started comfortably after the last change: nothing can have slipped in unseen
     const settled = this.lastScan.startedNs - 1_000_000_000n;
-    return sn.mtimeNs < settled && sc.mtimeNs < settled;
+    if (sn.mtimeNs === this.lastScan.newMtime && sc.mtimeNs === this.lastScan.curMtime && sn.mtimeNs < settled && sc.mtimeNs < settled)
+      return true;
+    // Changed, or too recently to tell by mtime. If we have watched since
+    // before the last listing and every entry event since was one of our own
+    // (already applied to the rows), the listing is still what we hold. Let
+    // one turn of the event loop pass first, so that the events of changes
+    // already made (inotify queues them with the change) have been read.
+    if (this.watchingSince === null || this.watchingSince >= this.lastScan.startedNs) return false;
+    await new Promise<void>((r) => setImmediate(r));
+    return !this.foreignSeen;
+  }
+
+  /** The folder's watcher is live (called by the store on the watch's first hint). */
+  watchLive(): void {
+    this.watchingSince ??= BigInt(Date.now()) * 1_000_000n;
+  }
+
+  /** The watcher stopped: nothing tells us about foreign changes any more. */
+  watchStopped(): void {
+    this.watchingSince = null;
+    this.foreignSeen = true;
+  }
+
+  /** A raw entry event from the watcher: ours (registered by noteOwn) or someone else's. */
+  onWatchEvent(sub: 'new' | 'cur', name: string | null): void {
+    if (name !== null) {
+      const key = `${sub}/${name}`;
+      if (this.ownNames.delete(key)) return;
+    }
+    this.foreignSeen = true;
+  }
+
+  /** Register an entry this process is about to create, rename or remove (before doing it). */
+  noteOwn(sub: 'new' | 'cur', name: string): void {
+    if (this.watchingSince === null) return;
+    const now = Date.now();
+    if (this.ownNames.size > 10_000) {
+      // events for these never came (or came before we registered): forget the stale ones
+      for (const [k, exp] of this.ownNames) if (exp < now) this.ownNames.delete(k);
+    }
+    this.ownNames.set(`${sub}/${name}`, now + 10_000);
   }
 
   private async syncOnce(moveNew: boolean): Promise<void> {
@@ -349,7 +403,12 @@ export class FolderIndex {
   }
 
   private addRow(uid: number, base: string, name: string, loc: number, sizes?: { rawSize: number; vsize: number; date?: number }): void {
-    if (uid <= this.table.maxUid) return; // numbered below what sessions have already seen: cannot be shown in order
+    if (uid <= this.table.maxUid) {
+      // numbered below what sessions have already seen: cannot be shown in order;
+      // and the listing no longer matches our rows, so do not trust own-change accounting
+      this.foreignSeen = true;
+      return;
+    }
     const p = parseName(name);
     this.table.push({
       uid,
@@ -388,6 +447,8 @@ export class FolderIndex {
       if (this.table.loc[i] !== LOC_NEW) continue;
       const name = this.table.name[i];
       const target = fileNameFor(this.table.base[i], this.table.flags[i]);
+      this.noteOwn('new', name);
+      this.noteOwn('cur', target);
       try {
         await rename(`${this.dir}/new/${name}`, `${this.dir}/cur/${target}`);
         this.table.name[i] = target;
@@ -569,6 +630,8 @@ export class FolderIndex {
       const name = this.table.name[i];
       const p = parseName(name);
       const target = p.foreignInfo && flags === p.flags ? name : fileNameFor(p.base, flags, p.foreignInfo ? '' : p.extra);
+      this.noteOwn(this.table.loc[i] === LOC_NEW ? 'new' : 'cur', name);
+      this.noteOwn('cur', target);
       try {
         await rename(this.pathOf(i), `${this.dir}/cur/${target}`);
         const j = this.table.find(uid);

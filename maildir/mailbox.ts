@@ -61,6 +61,8 @@ export class MaildirMailbox implements Mailbox {
     mb.lastModseq = idx.highestModseq;
     if (!readOnly) mb.claimRecent(mb.view);
     idx.handles.add(mb);
+    // watched while open: change hints for listeners, and the index's own-change accounting
+    mb.unwatch = ctx.watch(idx);
     return mb;
   }
 
@@ -319,6 +321,7 @@ export class MaildirMailbox implements Mailbox {
         if (i < 0) break;
         try {
           const size = t.rawSize[i];
+          this.idx.noteOwn(t.loc[i] === LOC_CUR ? 'cur' : 'new', t.name[i]);
           await unlink(this.idx.pathOf(i));
           bytes += size;
           removed.push(uid);
@@ -380,6 +383,8 @@ export class MaildirMailbox implements Mailbox {
       const name = fileNameFor(base, flags);
       const from = this.idx.pathOf(i);
       const to = `${didx.dir}/cur/${name}`;
+      didx.noteOwn('cur', name);
+      if (o.move) this.idx.noteOwn(t.loc[i] === LOC_CUR ? 'cur' : 'new', t.name[i]);
       try {
         if (o.move) await rename(from, to);
         else await linkOrCopy(from, to, didx.dir, flags);
@@ -451,7 +456,6 @@ export class MaildirMailbox implements Mailbox {
     this.assertOpen();
     const off = this.idx.onChange(listener);
     this.unlisten.push(off);
-    if (!this.unwatch) this.unwatch = this.ctx.watch(this.idx);
     return off;
   }
 

@@ -72,11 +72,25 @@ export class MaildirStore implements MailStore, FolderRegistry {
     for (const k of [...this.indexes.keys()]) if (k === dirPrefix || k.startsWith(dirPrefix + '.')) this.indexes.delete(k);
   }
 
-  /** Watch a folder for changes by other processes while any handle listens. */
+  /** Watch a folder for changes by other processes while any handle has it open. */
   watch(idx: FolderIndex): () => void {
     let w = this.watchers.get(idx);
     if (!w) {
-      w = { count: 0, stop: watchFolder(idx.dir, () => idx.notify()) };
+      const stop = watchFolder(
+        idx.dir,
+        () => {
+          idx.watchLive();
+          idx.notify();
+        },
+        { onEvent: (sub, name) => idx.onWatchEvent(sub, name) },
+      );
+      w = {
+        count: 0,
+        stop: async () => {
+          idx.watchStopped();
+          await stop();
+        },
+      };
       this.watchers.set(idx, w);
     }
     w.count++;

@@ -236,6 +236,8 @@ export class MaildirUserStore implements UserStore {
       toCur: true,
       ...(o.internalDate ? { internalDate: o.internalDate } : {}),
       beforeCommit: (raw) => this.quotaFile.check(raw, 1),
+      // adopt() below adds the row: the watcher event is our own
+      onName: (sub, fileName) => index.noteOwn(sub, fileName),
     });
     await this.quotaFile.add(w.rawSize, 1);
     const numbered = await index.adopt([

@@ -52,6 +52,13 @@ import { errnoCode } from './errors.js';
 export interface WatchFolderOptions {
   /** told about watcher errors, which never throw; a callback's own throw lands here too */
   onError?: (e: unknown) => void;
+  /**
+   * Every raw, uncoalesced entry event, synchronously: `name` is the entry in
+   * new/ or cur/ that was added, removed or renamed, or null when the change
+   * is known but not which entry (polling, an error, an unnamed event). Lets
+   * the index tell its own renames from other programs' (folder-index.ts).
+   */
+  onEvent?: (sub: 'new' | 'cur', name: string | null) => void;
 }
 
 /** window in which further events are folded into one trailing delivery */
@@ -63,6 +70,7 @@ const SUBDIRS = ['new', 'cur'] as const;
 interface Subscriber {
   onChange: () => void;
   onError?: (e: unknown) => void;
+  onEvent?: (sub: 'new' | 'cur', name: string | null) => void;
 }
 
 type Mode = 'starting' | 'watching' | 'polling' | 'closed';
@@ -150,7 +158,7 @@ class FolderWatch {
   private arm(): boolean {
     try {
       for (const sub of SUBDIRS) {
-        const w = watch(join(this.dir, sub), { persistent: true }, (_event, name) => this.onEvent(sub, name));
+        const w = watch(join(this.dir, sub), { persistent: true }, (event, name) => this.onEvent(sub, event, name));
         w.on('error', (e) => this.fail(e));
         this.watchers.push(w);
       }
@@ -173,8 +181,10 @@ class FolderWatch {
     this.watchers = [];
   }
 
-  private onEvent(sub: string, name: string | Buffer | null): void {
+  private onEvent(sub: 'new' | 'cur', event: string, name: string | Buffer | null): void {
     if (this.mode !== 'watching') return;
+    // 'change' is a file's content or attributes (a link count, say): the listing is the same
+    if (event === 'rename' || name === null) this.raw(sub, name === null ? null : name.toString());
     this.changed();
     // The watched directory itself was removed or renamed (Linux reports it as
     // an event named after the directory): the watch is dead from now on.
@@ -183,8 +193,20 @@ class FolderWatch {
     }
   }
 
+  /** Tell the raw-event subscribers; null = something changed, unknown what. */
+  private raw(sub: 'new' | 'cur', name: string | null): void {
+    for (const s of this.subscribers) {
+      try {
+        s.onEvent?.(sub, name);
+      } catch (e) {
+        this.report(e, s);
+      }
+    }
+  }
+
   private fail(e: unknown): void {
     if (this.mode === 'closed' || this.mode === 'polling') return;
+    this.raw('cur', null);
     const missing = errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR';
     if (!missing) this.report(e);
     const wasStarting = this.mode === 'starting';
@@ -224,7 +246,10 @@ class FolderWatch {
     if (this.mode !== 'polling') return;
     const differs = now.some((s, i) => s !== this.signatures[i]);
     this.signatures = now;
-    if (differs) this.changed();
+    if (differs) {
+      this.raw('cur', null);
+      this.changed();
+    }
     if (this.rearm && now.every((s) => s !== 'missing')) {
       this.mode = 'starting';
       // On failure arm() has already gone back to polling, with a poll loop of its own.
@@ -245,7 +270,7 @@ const folders = new Map<string, FolderWatch>();
  */
 export function watchFolder(folderDir: string, onChange: () => void, o: WatchFolderOptions = {}): () => Promise<void> {
   const key = resolve(folderDir);
-  const sub: Subscriber = { onChange, onError: o.onError };
+  const sub: Subscriber = { onChange, onError: o.onError, onEvent: o.onEvent };
   let folder = folders.get(key);
   if (folder === undefined) {
     folder = new FolderWatch(key);

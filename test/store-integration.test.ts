@@ -115,6 +115,38 @@ describe('one process, concurrent paths', () => {
   });
 });
 
+describe('own changes', () => {
+  it('a big folder is not listed again after this process\'s own APPEND, STORE, MOVE and EXPUNGE; a foreign change is', async () => {
+    const store = new MaildirStore({ rootOf: () => root() });
+    const u = await store.forUser('a');
+    const mb = await u.open('INBOX', { readOnly: false });
+    const idx = (mb as unknown as { idx: { listings: number } }).idx;
+    await new Promise((r) => setTimeout(r, 50)); // the watch goes live
+    await u.append('INBOX', sampleMessage('first'));
+    await mb.sync(); // one listing after the watch is live
+    const before = idx.listings;
+    const uids: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      uids.push((await u.append('INBOX', sampleMessage(`own ${i}`))).uid);
+      await mb.sync();
+    }
+    await mb.setFlags(uids, 'add', ['\\Seen', '\\Deleted']);
+    await mb.sync();
+    await mb.copy([uids[0]], 'Archive', { move: true });
+    await mb.expunge();
+    expect((await mb.sync()).added).toEqual([]);
+    expect(idx.listings).toBe(before);
+    expect(mb.uids()).toHaveLength(1);
+    // someone else: listed again, and seen
+    writeFileSync(`${root()}/new/1800000000.M9P9Q9.foreign`, 'Subject: foreign\n\n');
+    const ch = await mb.sync();
+    expect(ch.added).toHaveLength(1);
+    expect(idx.listings).toBeGreaterThan(before);
+    await mb.close();
+    await store.close();
+  });
+});
+
 describe('migration', () => {
   it('a folder with a dovecot-uidlist keeps its UIDs and UIDVALIDITY', async () => {
     const dir = `${tmp.dir}/Migrated`;
