@@ -33,6 +33,9 @@ export interface MailboxContext {
   released(handle: MaildirMailbox): void;
 }
 
+/** flag renames in flight at once for one STORE */
+const RENAMES_IN_FLIGHT = 8;
+
 /** Messages up to this size are parsed from one read; larger ones stream. */
 const WHOLE_READ_LIMIT = 1024 * 1024;
 
@@ -285,22 +288,28 @@ export class MaildirMailbox implements Mailbox {
       flags.filter((f) => f.startsWith('\\') || kw.indexOf(f) !== undefined),
       kw,
     );
-    const out: MessageMeta[] = [];
+    // One rename per message; several in flight keep the file system's thread pool busy.
     let changed = false;
-    for (const uid of uids) {
+    const renameOne = async (uid: number) => {
       const i = this.idx.table.find(uid);
-      if (i < 0) continue;
+      if (i < 0) return;
       const next = applyFlags(this.idx.table.flags[i], mode, bits);
-      if (next !== this.idx.table.flags[i] || this.idx.table.loc[i] !== LOC_CUR) {
-        if (!(await this.idx.renameFlags(uid, next))) continue;
-        const j = this.idx.table.find(uid);
-        this.own.set(uid, this.idx.table.modseq[j]);
-        changed = true;
-      }
-      const m = this.meta(uid);
+      if (next === this.idx.table.flags[i] && this.idx.table.loc[i] === LOC_CUR) return;
+      if (!(await this.idx.renameFlags(uid, next))) return;
+      this.own.set(uid, this.idx.table.modseq[this.idx.table.find(uid)]);
+      changed = true;
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < uids.length) await renameOne(uids[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(RENAMES_IN_FLIGHT, uids.length) }, worker));
+    if (changed) this.idx.notify();
+    const out: MessageMeta[] = [];
+    for (const uid of uids) {
+      const m = this.idx.table.find(uid) >= 0 ? this.meta(uid) : undefined;
       if (m) out.push(m);
     }
-    if (changed) this.idx.notify();
     return out;
   }
 
