@@ -198,6 +198,11 @@ export class RawPop3 {
     }
   }
 
+  /** Whatever arrived and has not been read as a line yet. */
+  unread(): string {
+    return this.buf;
+  }
+
   send(data: string | Buffer): void {
     this.socket.write(data);
   }
