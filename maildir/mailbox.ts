@@ -207,7 +207,18 @@ export class MaildirMailbox implements Mailbox {
     return { size: end - start, stream };
   }
 
-  async index(uid: number): Promise<MessageIndex> {
+  /** parses under way, so that a prefetch and the request it anticipates share one */
+  private parsing = new Map<number, Promise<MessageIndex>>();
+
+  index(uid: number): Promise<MessageIndex> {
+    const running = this.parsing.get(uid);
+    if (running) return running;
+    const p = this.loadIndex(uid).finally(() => this.parsing.delete(uid));
+    this.parsing.set(uid, p);
+    return p;
+  }
+
+  private async loadIndex(uid: number): Promise<MessageIndex> {
     this.assertOpen();
     const i = this.row(uid);
     const base = this.idx.table.base[i];

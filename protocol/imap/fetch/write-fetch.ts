@@ -343,6 +343,25 @@ async function markSeen(mailbox: Mailbox, uids: readonly number[]): Promise<Set<
  * completed (close the connection), or with the output's or storage's own
  * error for anything else.
  */
+/** how many messages ahead the indexes are requested */
+const PREFETCH_AHEAD = 8;
+
+/** Whether an item is answered from the parsed structure (rather than flags, dates, sizes or the whole file). */
+function needsIndex(item: FetchItem): boolean {
+  switch (item.type) {
+    case 'ENVELOPE':
+    case 'BODY':
+    case 'BODYSTRUCTURE':
+    case 'RFC822.HEADER':
+    case 'RFC822.TEXT':
+      return true;
+    case 'BODY[]':
+      return item.section.part.length > 0 || item.section.spec.kind !== 'all';
+    default:
+      return false;
+  }
+}
+
 export async function writeFetchResponses(
   out: FetchOutput,
   mailbox: Mailbox,
@@ -354,11 +373,21 @@ export async function writeFetchResponses(
   const seenWanted = o.setSeen && !mailbox.readOnly && list.some(setsSeen);
   const writer = new Writer(out);
   let expungedSkipped = 0;
+  // Items that need the parsed structure: ask storage for the next few
+  // messages' indexes ahead of writing, so that file reads (and parses of a
+  // cold folder) overlap instead of running one after another.
+  const prefetch = list.some(needsIndex);
+  let ahead = 0;
+  const prefetchUpTo = (k: number) => {
+    if (!prefetch) return;
+    for (; ahead < Math.min(k, targets.length); ahead++) void mailbox.index(targets[ahead].uid).catch(() => undefined);
+  };
   try {
     for (let b = 0; b < targets.length; b += SEEN_BATCH) {
       const batch = targets.slice(b, b + SEEN_BATCH);
       const changed = seenWanted ? await markSeen(mailbox, batch.map((t) => t.uid)) : null;
-      for (const t of batch) {
+      for (const [k, t] of batch.entries()) {
+        prefetchUpTo(b + k + PREFETCH_AHEAD);
         let pieces: Piece[];
         try {
           pieces = await prepareMessage(mailbox, t, list, changed?.has(t.uid) ?? false);
