@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { link, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { errnoCode, StoreError } from './errors.js';
-import { baseWithSizes, FLAG_DELETED, fileNameFor, KEYWORD_SHIFT, MAX_KEYWORDS, uniqueName } from './filename.js';
+import { baseWithSizes, FLAG_DELETED, FLAG_SEEN, fileNameFor, KEYWORD_SHIFT, MAX_KEYWORDS, uniqueName } from './filename.js';
 import { applyFlags, bitsFromFlags, flagsFromBits, undefinedKeywords } from './flags.js';
 import type { FolderIndex, WrittenFile } from './folder-index.js';
 import { fsyncDir } from './fsutil.js';
@@ -101,6 +101,19 @@ export class MaildirMailbox implements Mailbox {
 
   messages(): MessageMeta[] {
     return this.view.map((u) => this.meta(u)).filter((m): m is MessageMeta => m !== undefined);
+  }
+
+  recentUids(): number[] {
+    return [...this.recentSet].sort((a, b) => a - b);
+  }
+
+  firstUnseenUid(): number | null {
+    const t = this.idx.table;
+    for (const uid of this.view) {
+      const i = t.find(uid);
+      if (i >= 0 && !(t.flags[i] & FLAG_SEEN)) return uid;
+    }
+    return null;
   }
 
   private inView(uid: number): boolean {

@@ -100,6 +100,10 @@ export interface Mailbox {
   /** flags and size of one message in this handle's view */
   meta(uid: number): MessageMeta | undefined;
   messages(): MessageMeta[];
+  /** the UIDs that are \Recent for this handle (cheap: no per-message objects) */
+  recentUids(): number[];
+  /** the first UID of this handle's view without \Seen, or null (SELECT's [UNSEEN n]) */
+  firstUnseenUid(): number | null;
   /** INTERNALDATE; from the cache, else the file's mtime */
   internalDate(uid: number): Promise<Date>;
   /** RFC822.SIZE: octets with CRLF line endings (from the name's W=, the cache, or by reading the file) */

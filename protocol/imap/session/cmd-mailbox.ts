@@ -20,11 +20,8 @@ export const select: OneMailbox<'SELECT' | 'EXAMINE'> = async (core, cmd) => {
   const readOnly = cmd.name === 'EXAMINE';
   const { mailbox, view } = await core.select(cmd.mailbox, readOnly);
   const flags = [...SYSTEM_FLAGS, ...mailbox.keywords()].join(' ');
-  let firstUnseen = 0;
-  for (let seq = 1; seq <= view.exists && firstUnseen === 0; seq++) {
-    const uid = view.uidAt(seq);
-    if (uid !== undefined && !(mailbox.meta(uid)?.flags.includes('\\Seen') ?? true)) firstUnseen = seq;
-  }
+  const unseenUid = mailbox.firstUnseenUid();
+  const firstUnseen = unseenUid === null ? 0 : view.seqOf(unseenUid);
   await core.send(
     `* FLAGS (${flags})\r\n`,
     readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n' : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted.\r\n`,

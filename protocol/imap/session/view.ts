@@ -25,7 +25,7 @@ export class MessageView {
 
   constructor(private readonly mailbox: Mailbox) {
     this.uids = [...mailbox.uids()];
-    for (const uid of this.uids) if (mailbox.meta(uid)?.recent) this.recent.add(uid);
+    for (const uid of mailbox.recentUids()) this.recent.add(uid);
   }
 
   get exists(): number {
