@@ -17,7 +17,7 @@ const EXIT_GRACE_MS = 3_000;
 export function serveCommand(program: Command, ctx: CliContext, setExit: (code: number) => void): void {
   program
     .command('serve')
-    .description('start the IMAP listeners (STARTTLS on imap.port, implicit TLS on imap.tlsPort) until SIGTERM/SIGINT; SIGHUP reloads the certificate')
+    .description('serve mail: IMAP, POP3, SMTP (MX and submission), LMTP if configured, and the delivery queue, until SIGTERM/SIGINT; SIGHUP reloads the certificate')
     .addHelpText('after', examples('mailroom serve', 'mailroom serve --config /etc/mailroom/mailroom.yaml', 'kill -HUP <pid>    # after renewing the certificate'))
     .action(async (_o, cmd: Command) => {
       const config = await ctx.config(cmd);
