@@ -290,6 +290,7 @@ export class FolderIndex {
       await this.absorbUidlist();
       if (this.pending.size === 0) {
         if (moveNew) await this.moveNewToCur();
+        await this.maybeCompact();
         return;
       }
     }

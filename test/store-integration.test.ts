@@ -174,3 +174,34 @@ describe('migration', () => {
     await store.close();
   });
 });
+
+describe('uidlist compaction', () => {
+  it('rewrites the uidlist once most of its lines are dead, keeping every surviving UID', async () => {
+    const store = new MaildirStore({ rootOf: () => root() });
+    const u = await store.forUser('a');
+    for (let i = 0; i < 2500; i++) writeFileSync(`${root()}/cur/${1700000000 + i}.M${i}P7.compact:2,`, `Subject: ${i}\n\n`);
+    const mb = await u.open('INBOX', { readOnly: false });
+    const all = [...mb.uids()];
+    const keep = all.filter((_, i) => i % 10 === 0);
+    const drop = all.filter((_, i) => i % 10 !== 0);
+    await mb.setFlags(drop, 'add', ['\\Deleted']);
+    await mb.expunge();
+    const linesBefore = readFileSync(`${root()}/mailroom-uidlist`, 'utf8').trim().split('\n').length;
+    expect(linesBefore).toBe(2501); // header + every line, dead ones included
+    await mb.sync(); // the sync after the expunge compacts
+    const text = readFileSync(`${root()}/mailroom-uidlist`, 'utf8').trim().split('\n');
+    expect(text).toHaveLength(keep.length + 1);
+    expect(text[0]).toMatch(new RegExp(`^1 V${mb.uidValidity} N${all.at(-1)! + 1}$`));
+    expect(text.slice(1).map((l) => Number(l.split(' ')[0]))).toEqual(keep);
+    await mb.close();
+    await store.close();
+    // a new process agrees, and the next UID is still above every UID ever given
+    const s2 = new MaildirStore({ rootOf: () => root() });
+    const u2 = await s2.forUser('a');
+    const again = await u2.open('INBOX', { readOnly: true });
+    expect(again.uids()).toEqual(keep);
+    expect((await u2.append('INBOX', sampleMessage('after compaction'))).uid).toBe(all.at(-1)! + 1);
+    await again.close();
+    await s2.close();
+  });
+});
