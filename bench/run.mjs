@@ -3,7 +3,8 @@
 // corpus messages, then the IMAP benchmark against Mailroom and Dovecot on the
 // same folders (bench/imap.mjs). Folders are built once and cached under the
 // system's temporary directory (MAILROOM_BENCH_DIR to choose another place).
-//   node bench/run.mjs [--sizes 10000,100000] [--only storage|imap]
+//   node bench/run.mjs [--sizes 10000,100000] [--only storage|imap|smtp]
+// SMTP ingest (bench/smtp.mjs, against Postfix): [--smtp-messages 2000] [--smtp-connections 8]
 // Every figure comes from a fresh child process; nothing here is a test.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync, mkdirSync, statSync } from 'node:fs';
@@ -43,7 +44,7 @@ function forgetState(root) {
 }
 
 const rows = [];
-for (const n of only === 'imap' ? [] : sizes) {
+for (const n of only === null || only === 'storage' ? sizes : []) {
   const root = folderFor(n);
   forgetState(root);
   const cold = op('open', root);
@@ -69,9 +70,17 @@ for (const r of rows) {
 }
 void fmt;
 
-if (only !== 'storage') {
+if (only === null || only === 'imap') {
   const { imapBench, printImapTable } = await import('./imap.mjs');
   const work = join(cacheDir, 'imap-runs');
   mkdirSync(work, { recursive: true });
   printImapTable(await imapBench({ sizes, folderFor, work }));
+}
+
+if (only === null || only === 'smtp') {
+  const { smtpBench, printSmtpTable } = await import('./smtp.mjs');
+  const arg = (name, d) => (process.argv.indexOf(name) > 0 ? Number(process.argv[process.argv.indexOf(name) + 1]) : d);
+  const work = join(cacheDir, 'smtp-runs');
+  mkdirSync(work, { recursive: true });
+  printSmtpTable(await smtpBench({ cacheDir, work, n: arg('--smtp-messages', 2000), k: arg('--smtp-connections', 8) }));
 }
