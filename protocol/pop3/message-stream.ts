@@ -18,44 +18,92 @@ const LF_ONLY = Buffer.from('\n');
 const DOT_BUF = Buffer.from('.');
 const TERMINATOR = Buffer.from('.\r\n');
 
-export async function* multiLineBody(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let atLineStart = true; // the next byte begins a line
-  let pendingCr = false; // the last byte seen was a CR not yet followed by anything
-  for await (const chunk of source) {
-    if (chunk.length === 0) continue;
+/**
+ * The transformation itself, one chunk at a time and synchronous, so that a
+ * message already in memory (a small file read ahead) is converted without
+ * any asynchronous step.
+ */
+export class DotStuffer {
+  private atLineStart = true; // the next byte begins a line
+  private pendingCr = false; // the last byte seen was a CR not yet followed by anything
+
+  /** The chunk as it goes on the wire (the same Buffer when nothing changes). */
+  push(chunk: Buffer): Buffer {
+    if (chunk.length === 0) return chunk;
     const pieces: Buffer[] = [];
     let segStart = 0;
     let i = 0;
     while (i < chunk.length) {
-      if (atLineStart && chunk[i] === DOT) {
+      if (this.atLineStart && chunk[i] === DOT) {
         pieces.push(chunk.subarray(segStart, i), DOT_BUF);
         segStart = i; // the original dot follows the added one
       }
       const lf = chunk.indexOf(LF, i);
       if (lf < 0) {
-        atLineStart = false;
-        pendingCr = chunk[chunk.length - 1] === CR;
+        this.atLineStart = false;
+        this.pendingCr = chunk[chunk.length - 1] === CR;
         break;
       }
-      const hasCr = lf > 0 ? chunk[lf - 1] === CR : pendingCr;
+      const hasCr = lf > 0 ? chunk[lf - 1] === CR : this.pendingCr;
       if (!hasCr) {
         pieces.push(chunk.subarray(segStart, lf), CRLF);
         segStart = lf + 1;
       }
-      pendingCr = false;
-      atLineStart = true;
+      this.pendingCr = false;
+      this.atLineStart = true;
       i = lf + 1;
     }
-    if (segStart === 0 && pieces.length === 0) {
-      yield chunk; // the common case for CRLF files: nothing to change
+    if (segStart === 0 && pieces.length === 0) return chunk; // the common case for CRLF files
+    pieces.push(chunk.subarray(segStart));
+    return Buffer.concat(pieces);
+  }
+
+  /** The end of the reply: the terminator, after a CRLF completing an unterminated last line. */
+  finish(): Buffer {
+    if (this.atLineStart) return TERMINATOR;
+    // a trailing CR only needs its LF
+    return Buffer.concat([this.pendingCr ? LF_ONLY : CRLF, TERMINATOR]);
+  }
+}
+
+export interface MultiLineOptions {
+  /** sent in front of the first piece (the "+OK" status line), so that a small reply leaves as one write */
+  head?: Buffer;
+  /**
+   * The source's length when known: once that many bytes came, the reply is
+   * finished with the last piece instead of waiting for the source to say it
+   * has ended (a file stream needs another turn for that, and the terminator
+   * would go out in a packet of its own).
+   */
+  sourceBytes?: number;
+}
+
+export async function* multiLineBody(source: AsyncIterable<Buffer>, o: MultiLineOptions = {}): AsyncGenerator<Buffer> {
+  let head = o.head;
+  const withHead = (b: Buffer): Buffer => {
+    if (!head) return b;
+    const r = Buffer.concat([head, b]);
+    head = undefined;
+    return r;
+  };
+  const stuffer = new DotStuffer();
+  let seen = 0;
+  let finished = false; // the terminator is out: anything more is not part of the message
+  for await (const chunk of source) {
+    if (chunk.length === 0 || finished) continue;
+    seen += chunk.length;
+    const piece = stuffer.push(chunk);
+    if (o.sourceBytes !== undefined && seen >= o.sourceBytes) {
+      // Not `break`: that would destroy the source, which costs an
+      // AbortError (with its stack trace) per message. A source of the
+      // promised length ends on its own without another read.
+      finished = true;
+      yield withHead(Buffer.concat([piece, stuffer.finish()]));
       continue;
     }
-    pieces.push(chunk.subarray(segStart));
-    yield Buffer.concat(pieces);
+    yield withHead(piece);
   }
-  // a trailing CR only needs its LF; an unterminated last line needs CRLF
-  if (!atLineStart) yield Buffer.concat([pendingCr ? LF_ONLY : CRLF, TERMINATOR]);
-  else yield TERMINATOR;
+  if (!finished) yield withHead(stuffer.finish());
 }
 
 /**

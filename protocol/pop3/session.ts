@@ -21,7 +21,7 @@ import type { Authenticator, SessionIO, SessionLog } from '../session-io.js';
 import type { Mailbox, MailStore } from '../../maildir/types.js';
 import { COMMAND_STATES, parseCommand, type Pop3Command } from './commands.js';
 import { LineReader, type LineEvent } from './line-reader.js';
-import { multiLineBody, topOf } from './message-stream.js';
+import { DotStuffer, multiLineBody, topOf } from './message-stream.js';
 import { err, ok, storeErrorCode, storeErrorReply } from './responses.js';
 import {
   decodeBase64,
@@ -78,6 +78,8 @@ interface Maildrop {
   retrieved: Set<number>;
 }
 
+type OpenedMessage = Awaited<ReturnType<Mailbox['read']>>;
+
 const PLAINTEXT_REFUSED = 'Plaintext authentication is not allowed on an unencrypted connection; use STLS or the TLS port first';
 /** pause reading once this many lines wait; resume when the queue is empty */
 const QUEUE_HIGH_WATER = 32;
@@ -105,6 +107,13 @@ export class Pop3Session {
   private pendingUser?: string;
   private failures = 0;
   private drop?: Maildrop;
+  /**
+   * The next message's file, opened while the client is still reading the
+   * current one: "download everything" clients (fetchmail, getmail, the
+   * benchmark) RETR 1, 2, 3… one at a time, so the open and stat of n+1
+   * overlap the round trip instead of adding to it.
+   */
+  private prefetched?: { uid: number; opening: Promise<OpenedMessage> };
 
   constructor(
     private readonly io: SessionIO,
@@ -219,6 +228,7 @@ export class Pop3Session {
     this.disarmIdle();
     if (this.farewell) await this.send(this.farewell);
     if (!this.gone) this.io.close();
+    await this.discardPrefetch();
     const drop = this.drop;
     this.drop = undefined;
     if (drop) {
@@ -242,7 +252,7 @@ export class Pop3Session {
     this.idleTimer = undefined;
   }
 
-  private async send(data: string): Promise<void> {
+  private async send(data: string | Buffer): Promise<void> {
     if (this.gone) return;
     try {
       await this.io.write(data);
@@ -496,9 +506,20 @@ export class Pop3Session {
         const i = await this.message(d, cmd.msg);
         if (i === undefined) return;
         // open before answering, so a vanished message still gets an -ERR
-        const { stream } = await d.mailbox.read(d.uids[i]);
-        await this.send(ok(cmd.name === 'RETR' ? `${d.sizes[i]} octets` : 'Top of message follows'));
-        const body = cmd.name === 'RETR' ? multiLineBody(stream) : multiLineBody(topOf(stream, cmd.lines));
+        const { size, stream } = await this.openMessage(d, i);
+        this.prefetch(d, i + 1);
+        // the status line leaves with the first piece of the body
+        const head = Buffer.from(ok(cmd.name === 'RETR' ? `${d.sizes[i]} octets` : 'Top of message follows'));
+        if (cmd.name === 'RETR' && size > 0 && stream.readableLength >= size) {
+          // read ahead whole (a small message, prefetched): one write, no stream machinery
+          const all = stream.read() as Buffer;
+          stream.destroy();
+          const stuffer = new DotStuffer();
+          await this.send(Buffer.concat([head, stuffer.push(all), stuffer.finish()]));
+          if (!this.gone) d.retrieved.add(i);
+          return;
+        }
+        const body = cmd.name === 'RETR' ? multiLineBody(stream, { head, sourceBytes: size }) : multiLineBody(topOf(stream, cmd.lines), { head });
         if (this.gone) {
           stream.destroy();
           return;
@@ -519,6 +540,40 @@ export class Pop3Session {
       default:
         return this.send(err('Unexpected command'));
     }
+  }
+
+  /** The message at index i: the prefetched file if it is that one, else opened now. */
+  private openMessage(d: Maildrop, i: number): Promise<OpenedMessage> {
+    const p = this.prefetched;
+    this.prefetched = undefined;
+    if (p?.uid === d.uids[i]) return p.opening;
+    if (p) void this.discard(p.opening);
+    return d.mailbox.read(d.uids[i]);
+  }
+
+  /** Starts opening the first message from index `from` on that is not marked deleted. */
+  private prefetch(d: Maildrop, from: number): void {
+    let j = from;
+    while (j < d.uids.length && d.deleted[j]) j++;
+    if (j >= d.uids.length || this.ending) return;
+    const opening = d.mailbox.read(d.uids[j]);
+    // start reading too (read(0) fills the stream's buffer without consuming
+    // it); a failure here is reported by the RETR that wants this message
+    opening.then(({ stream }) => stream.read(0)).catch(() => {});
+    this.prefetched = { uid: d.uids[j], opening };
+  }
+
+  private async discardPrefetch(): Promise<void> {
+    const p = this.prefetched;
+    this.prefetched = undefined;
+    if (p) await this.discard(p.opening);
+  }
+
+  private async discard(opening: Promise<OpenedMessage>): Promise<void> {
+    await opening.then(
+      ({ stream }) => stream.destroy(),
+      () => {},
+    );
   }
 
   /** Message number n → index, or undefined after answering -ERR (RFC 1939: out of range, or marked deleted). */
