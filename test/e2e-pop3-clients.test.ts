@@ -197,6 +197,11 @@ describe('Python poplib', () => {
       const wire = await c.multiLine();
       // RFC 1939 section 3: every line starting with "." gets one more; bare LFs become CRLF
       expect(wire.slice(3)).toEqual(['..leading dot', '...two dots', '..', 'mixed ending', '..last line', '.']);
+      // RETR n-1 then n: the server has read n ahead and sends it from memory; the same bytes
+      expect(await c.command(`RETR ${n - 1}`)).toMatch(/^\+OK/);
+      await c.multiLine();
+      expect(await c.command(`RETR ${n}`)).toMatch(/^\+OK/);
+      expect(await c.multiLine()).toEqual(wire);
       expect(await c.command('QUIT')).toMatch(/^\+OK/);
     } finally {
       c.close();
