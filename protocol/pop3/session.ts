@@ -83,6 +83,8 @@ type OpenedMessage = Awaited<ReturnType<Mailbox['read']>>;
 const PLAINTEXT_REFUSED = 'Plaintext authentication is not allowed on an unencrypted connection; use STLS or the TLS port first';
 /** pause reading once this many lines wait; resume when the queue is empty */
 const QUEUE_HIGH_WATER = 32;
+/** messages opened ahead of a RETR (each holds a file descriptor and up to 64 KiB) */
+const READ_AHEAD = 4;
 /** LIST/UIDL replies are written in pieces of about this size */
 const WRITE_BATCH = 32 * 1024;
 
@@ -108,12 +110,13 @@ export class Pop3Session {
   private failures = 0;
   private drop?: Maildrop;
   /**
-   * The next message's file, opened while the client is still reading the
-   * current one: "download everything" clients (fetchmail, getmail, the
-   * benchmark) RETR 1, 2, 3… one at a time, so the open and stat of n+1
-   * overlap the round trip instead of adding to it.
+   * The next messages' files, opened and read while the client is still
+   * reading the current one: "download everything" clients (fetchmail,
+   * getmail, the benchmark) RETR 1, 2, 3… one at a time, so the file system
+   * round trips of the next ones overlap the network's instead of adding to
+   * them. At most READ_AHEAD files, in message order.
    */
-  private prefetched?: { uid: number; opening: Promise<OpenedMessage> };
+  private prefetched: { index: number; opening: Promise<OpenedMessage> }[] = [];
 
   constructor(
     private readonly io: SessionIO,
@@ -507,7 +510,7 @@ export class Pop3Session {
         if (i === undefined) return;
         // open before answering, so a vanished message still gets an -ERR
         const { size, stream } = await this.openMessage(d, i);
-        this.prefetch(d, i + 1);
+        this.prefetch(d, i);
         // the status line leaves with the first piece of the body
         const head = Buffer.from(ok(cmd.name === 'RETR' ? `${d.sizes[i]} octets` : 'Top of message follows'));
         if (cmd.name === 'RETR' && size > 0 && stream.readableLength >= size) {
@@ -544,29 +547,32 @@ export class Pop3Session {
 
   /** The message at index i: the prefetched file if it is that one, else opened now. */
   private openMessage(d: Maildrop, i: number): Promise<OpenedMessage> {
-    const p = this.prefetched;
-    this.prefetched = undefined;
-    if (p?.uid === d.uids[i]) return p.opening;
-    if (p) void this.discard(p.opening);
-    return d.mailbox.read(d.uids[i]);
+    const k = this.prefetched.findIndex((p) => p.index === i);
+    // whatever was read ahead of i is not going to be asked for next
+    const passed = this.prefetched.splice(0, k < 0 ? this.prefetched.length : k + 1);
+    for (const p of passed) if (p.index !== i) void this.discard(p.opening);
+    return k < 0 ? d.mailbox.read(d.uids[i]) : passed[k].opening;
   }
 
-  /** Starts opening the first message from index `from` on that is not marked deleted. */
-  private prefetch(d: Maildrop, from: number): void {
-    let j = from;
-    while (j < d.uids.length && d.deleted[j]) j++;
-    if (j >= d.uids.length || this.ending) return;
-    const opening = d.mailbox.read(d.uids[j]);
-    // start reading too (read(0) fills the stream's buffer without consuming
-    // it); a failure here is reported by the RETR that wants this message
-    opening.then(({ stream }) => stream.read(0)).catch(() => {});
-    this.prefetched = { uid: d.uids[j], opening };
+  /** Keeps the READ_AHEAD messages after index `current` that are not marked deleted opened and read. */
+  private prefetch(d: Maildrop, current: number): void {
+    if (this.ending) return;
+    let j = this.prefetched.length ? this.prefetched[this.prefetched.length - 1].index + 1 : current + 1;
+    while (this.prefetched.length < READ_AHEAD && j < d.uids.length) {
+      if (!d.deleted[j]) {
+        const opening = d.mailbox.read(d.uids[j]);
+        // start reading too (read(0) fills the stream's buffer without
+        // consuming it); a failure here is reported by the RETR that wants it
+        opening.then(({ stream }) => stream.read(0)).catch(() => {});
+        this.prefetched.push({ index: j, opening });
+      }
+      j++;
+    }
   }
 
   private async discardPrefetch(): Promise<void> {
-    const p = this.prefetched;
-    this.prefetched = undefined;
-    if (p) await this.discard(p.opening);
+    const all = this.prefetched.splice(0);
+    await Promise.all(all.map((p) => this.discard(p.opening)));
   }
 
   private async discard(opening: Promise<OpenedMessage>): Promise<void> {
