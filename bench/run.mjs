@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // npm run bench: storage-engine figures on folders of 10,000 and 100,000
 // corpus messages, then the IMAP benchmark against Mailroom and Dovecot on the
-// same folders (bench/imap.mjs). Folders are built once and cached under the
+// same folders (bench/imap.mjs), and the POP3 one likewise (bench/pop3.mjs). Folders are built once and cached under the
 // system's temporary directory (MAILROOM_BENCH_DIR to choose another place).
-//   node bench/run.mjs [--sizes 10000,100000] [--only storage|imap|smtp]
+//   node bench/run.mjs [--sizes 10000,100000] [--only storage|imap|pop3|smtp]
 // SMTP ingest (bench/smtp.mjs, against Postfix): [--smtp-messages 2000] [--smtp-connections 8]
 // Every figure comes from a fresh child process; nothing here is a test.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -75,6 +75,13 @@ if (only === null || only === 'imap') {
   const work = join(cacheDir, 'imap-runs');
   mkdirSync(work, { recursive: true });
   printImapTable(await imapBench({ sizes, folderFor, work }));
+}
+
+if (only === null || only === 'pop3') {
+  const { pop3Bench, printPop3Table } = await import('./pop3.mjs');
+  const work = join(cacheDir, 'pop3-runs');
+  mkdirSync(work, { recursive: true });
+  printPop3Table(await pop3Bench({ sizes, folderFor, work }));
 }
 
 if (only === null || only === 'smtp') {

@@ -1,9 +1,10 @@
 #!/bin/bash
-# A private Dovecot IMAP instance for the benchmark (Debian dovecot-imapd), adapted from
-# ../shared/bench/peers/dovecot.sh (IMAP only).
+# A private Dovecot IMAP (and POP3) instance for the benchmark (Debian dovecot-imapd and
+# dovecot-pop3d), adapted from ../shared/bench/peers/dovecot.sh.
 #
-#   peers/dovecot.sh setup      install dovecot-imapd if missing; stop a system dovecot the install started
-#   peers/dovecot.sh start DIR PORT   serve DIR/Maildir as bench/bench on 127.0.0.1:PORT
+#   peers/dovecot.sh setup      install dovecot-imapd/-pop3d if missing; stop a system dovecot the install started
+#   peers/dovecot.sh start DIR PORT [POP3_PORT]   serve DIR/Maildir as bench/bench: IMAP on 127.0.0.1:PORT,
+#                                                 POP3 on 127.0.0.1:POP3_PORT when given
 #   peers/dovecot.sh stop DIR
 #
 # Config, base_dir, state and log live in DIR/dovecot/; /etc/dovecot and port 143 are never used.
@@ -15,11 +16,11 @@ die() { echo "dovecot.sh: $*" >&2; exit 1; }
 listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 setup() {
-  if ! command -v dovecot >/dev/null || [ ! -x /usr/lib/dovecot/imap ]; then
-    echo "dovecot.sh: installing dovecot-imapd" >&2
+  if ! command -v dovecot >/dev/null || [ ! -x /usr/lib/dovecot/imap ] || [ ! -x /usr/lib/dovecot/pop3 ]; then
+    echo "dovecot.sh: installing dovecot-imapd dovecot-pop3d" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends dovecot-imapd >/dev/null \
-      || { apt-get update >/dev/null && apt-get install -y --no-install-recommends dovecot-imapd >/dev/null; }
+    apt-get install -y --no-install-recommends dovecot-imapd dovecot-pop3d >/dev/null \
+      || { apt-get update >/dev/null && apt-get install -y --no-install-recommends dovecot-imapd dovecot-pop3d >/dev/null; }
   fi
   local pidf=/run/dovecot/master.pid
   if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
@@ -29,10 +30,14 @@ setup() {
 }
 
 start() {
-  local dir port d
-  dir=$(cd "$1" && pwd); port=$2; d=$dir/dovecot
+  local dir port pop3 d protocols=imap
+  dir=$(cd "$1" && pwd); port=$2; pop3=${3:-}; d=$dir/dovecot
   setup
   listening "$port" && die "port $port already in use"
+  if [ -n "$pop3" ]; then
+    listening "$pop3" && die "port $pop3 already in use"
+    protocols="imap pop3"
+  fi
   mkdir -p "$dir/Maildir/cur" "$dir/Maildir/new" "$dir/Maildir/tmp" "$d/run" "$d/state"
   chown -R "$MAIL_UID:$MAIL_GID" "$dir/Maildir"
   echo "bench:{PLAIN}bench:$MAIL_UID:$MAIL_GID::$dir::" > "$d/users"
@@ -43,7 +48,7 @@ instance_name = dovecot-bench-$port
 base_dir = $d/run
 state_dir = $d/state
 log_path = $d/dovecot.log
-protocols = imap
+protocols = $protocols
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -77,10 +82,26 @@ service imap-login {
 protocol imap {
   mail_max_userip_connections = 1000
 }
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = ${pop3:-0}
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+protocol pop3 {
+  mail_max_userip_connections = 1000
+}
 CONF
   dovecot -c "$d/dovecot.conf" || { tail -20 "$d/dovecot.log" >&2 2>/dev/null; die "dovecot failed to start"; }
   for _ in $(seq 100); do listening "$port" && break; sleep 0.1; done
   listening "$port" || { tail -20 "$d/dovecot.log" >&2; die "port $port not listening"; }
+  if [ -n "$pop3" ]; then
+    for _ in $(seq 100); do listening "$pop3" && break; sleep 0.1; done
+    listening "$pop3" || { tail -20 "$d/dovecot.log" >&2; die "POP3 port $pop3 not listening"; }
+  fi
 }
 
 stop() {
@@ -98,7 +119,7 @@ stop() {
 
 case ${1:-} in
   setup) setup ;;
-  start) [ $# -eq 3 ] || die "usage: start DIR PORT"; start "$2" "$3" ;;
+  start) [ $# -eq 3 ] || [ $# -eq 4 ] || die "usage: start DIR PORT [POP3_PORT]"; start "$2" "$3" "${4:-}" ;;
   stop) [ $# -eq 2 ] || die "usage: stop DIR"; stop "$2" ;;
   *) sed -n '2,10p' "$0"; exit 2 ;;
 esac

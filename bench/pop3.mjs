@@ -1,0 +1,108 @@
+// The POP3 part of `npm run bench`: bench/pop3-bench.mjs (raw-socket client:
+// login, STAT, LIST, UIDL, RETR of 2,000 messages) against Mailroom and
+// against Dovecot (Debian dovecot-pop3d, a private instance on loopback ports)
+// on the same corpus folders, each server on its own cold copy, one after the
+// other (never both at once: two cores are shared).
+import { execFileSync, spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAILROOM_USER, prepareMailroom, startMailroom } from './peers/mailroom.mjs';
+
+const here = import.meta.dirname;
+const IMAP_PORT = Number(process.env.MAILROOM_BENCH_PORT ?? 21143);
+const POP3_PORT = Number(process.env.MAILROOM_BENCH_POP3_PORT ?? 21110);
+const DOVECOT_IMAP_PORT = Number(process.env.DOVECOT_BENCH_PORT ?? 21144);
+const DOVECOT_POP3_PORT = Number(process.env.DOVECOT_BENCH_POP3_PORT ?? 21145);
+const RETR = Number(process.env.POP3_BENCH_RETR ?? 2000);
+
+function runClient(port, user, tag) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'pop3-bench.mjs'), '127.0.0.1', String(port), user, 'bench', `--retr=${RETR}`, `--tag=${tag}`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.on('exit', (code) => {
+      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      if (code !== 0) reject(new Error(`pop3-bench exited ${code}: ${out.slice(-1000)}`));
+      else resolve(lines);
+    });
+  });
+}
+
+async function benchMailroom(work, maildir, n) {
+  const dir = join(work, `mailroom-pop3-${n}`);
+  const config = prepareMailroom(dir, maildir, IMAP_PORT);
+  // the peer's config serves IMAP only; POP3 on, SMTP off (its default ports may be taken)
+  writeFileSync(
+    config,
+    `hostname: bench.test\ndata: ./data\nimap: { port: ${IMAP_PORT}, tlsPort: false }\n` +
+      `pop3: { port: ${POP3_PORT}, tlsPort: false, maxConnectionsPerIp: 1000 }\n` +
+      `smtp: { port: false, submissionPort: false, tlsPort: false }\n`,
+  );
+  const server = await startMailroom(config);
+  try {
+    return await runClient(POP3_PORT, MAILROOM_USER, `mailroom-${n}`);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchDovecot(work, maildir, n) {
+  const dir = join(work, `dovecot-pop3-${n}`);
+  rmSync(dir, { recursive: true, force: true });
+  execFileSync('mkdir', ['-p', dir]);
+  execFileSync('cp', ['-a', maildir, join(dir, 'Maildir')]);
+  execFileSync('find', [join(dir, 'Maildir'), '-maxdepth', '2', '(', '-name', 'mailroom-*', '-o', '-name', 'dovecot*', ')', '-delete']);
+  const script = join(here, 'peers', 'dovecot.sh');
+  execFileSync(script, ['start', dir, String(DOVECOT_IMAP_PORT), String(DOVECOT_POP3_PORT)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    return await runClient(DOVECOT_POP3_PORT, 'bench', `dovecot-${n}`);
+  } finally {
+    execFileSync(script, ['stop', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs both servers on every size; returns rows for the table. */
+export async function pop3Bench({ sizes, folderFor, work }) {
+  execFileSync(join(here, 'peers', 'dovecot.sh'), ['setup'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const results = [];
+  for (const n of sizes) {
+    const maildir = folderFor(n);
+    process.stderr.write(`POP3 bench: Mailroom on ${n} messages…\n`);
+    const mailroom = await benchMailroom(work, maildir, n);
+    process.stderr.write(`POP3 bench: Dovecot on ${n} messages…\n`);
+    const dovecot = await benchDovecot(work, maildir, n);
+    results.push({ n, mailroom, dovecot });
+  }
+  return results;
+}
+
+export function printPop3Table(results) {
+  console.log('\nPOP3: Mailroom vs Dovecot (raw-socket client, one command at a time, same folder, each server on its own cold copy)\n');
+  console.log('| messages | operation | Mailroom | Dovecot | ratio |');
+  console.log('|---:|---|---:|---:|---:|');
+  for (const { n, mailroom, dovecot } of results) {
+    const byOp = (lines) => {
+      const ops = new Map(lines.filter((l) => !['start', 'end'].includes(l.op)).map((l) => [l.op, l]));
+      // Dovecot answers PASS before it looks at the maildrop and scans it on
+      // the first command, so only login and STAT together compare like with like
+      const login = ops.get('pop3_login');
+      const stat = ops.get('pop3_stat');
+      if (login && stat && !login.error && !stat.error) ops.set('login+stat', { ms: Math.round((login.ms + stat.ms) * 10) / 10 });
+      return ops;
+    };
+    const m = byOp(mailroom);
+    const d = byOp(dovecot);
+    for (const [op, a] of m) {
+      const b = d.get(op);
+      const cell = (x) => (!x ? '—' : x.error ? `error: ${String(x.error).slice(0, 60)}` : `${x.ms} ms`);
+      const ratio = a && b && !a.error && !b.error && b.ms > 0 ? (a.ms / b.ms).toFixed(2) : '—';
+      const differs = (k) => a[k] !== undefined && b?.[k] !== undefined && a[k] !== b[k];
+      const note = differs('count') ? ` (count ${a.count} vs ${b.count})` : differs('bytes') ? ` (bytes ${a.bytes} vs ${b.bytes})` : '';
+      console.log(`| ${n} | ${op.replace(/^pop3_/, '')}${note} | ${cell(a)} | ${cell(b)} | ${ratio} |`);
+    }
+  }
+}
