@@ -41,6 +41,8 @@ export interface Pop3Limits {
   idleTimeoutMs: number;
   /** failed logins before the connection is closed */
   maxAuthFailures: number;
+  /** a client still in AUTHORIZATION after this long is disconnected (unset: only the idle timeout applies) */
+  loginTimeoutMs?: number;
 }
 
 export interface Pop3Context {
@@ -103,6 +105,7 @@ export class Pop3Session {
   /** a last line to send before closing (autologout, shutdown, too many failures) */
   private farewell?: string;
   private idleTimer?: ReturnType<typeof setTimeout>;
+  private loginTimer?: ReturnType<typeof setTimeout>;
   private idleWaiters: (() => void)[] = [];
   private waitingForInput = false;
   private done?: Promise<void>;
@@ -127,6 +130,17 @@ export class Pop3Session {
 
   /** Send the greeting and start answering commands. */
   async start(): Promise<void> {
+    const loginTimeout = this.ctx.limits.loginTimeoutMs;
+    if (loginTimeout !== undefined) {
+      // the idle timer alone would let a client that never logs in keep a
+      // connection (and a slot of the per-address limit) for 10 minutes or more
+      this.loginTimer = setTimeout(() => {
+        if (this.state !== 'AUTHORIZATION') return;
+        this.ctx.log.info({ remote: this.io.remoteAddress }, 'pop3 login timeout');
+        this.end(err('Login timeout, closing the connection'));
+      }, loginTimeout);
+      this.loginTimer.unref?.();
+    }
     await this.send(ok(`${this.ctx.hostname} Mailroom POP3 server ready`));
     this.done = this.run().then(
       () => this.finish(),
@@ -229,6 +243,7 @@ export class Pop3Session {
   /** After the loop: say goodbye, close the connection, unlock the maildrop. No UPDATE here. */
   private async finish(): Promise<void> {
     this.disarmIdle();
+    clearTimeout(this.loginTimer);
     if (this.farewell) await this.send(this.farewell);
     if (!this.gone) this.io.close();
     await this.discardPrefetch();
@@ -470,6 +485,7 @@ export class Pop3Session {
       throw e;
     }
     this.state = 'TRANSACTION';
+    clearTimeout(this.loginTimer);
     this.ctx.log.info({ user: r.address, messages: this.drop.uids.length }, 'pop3 login');
     await this.send(ok(`Logged in, ${this.drop.uids.length} messages (${this.drop.totalBytes} octets)`));
   }

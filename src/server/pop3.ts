@@ -36,6 +36,7 @@ export function pop3Context(config: Config, services: Pop3Services, log: Logger)
       maxLineLength: DEFAULT_POP3_LIMITS.maxLineLength,
       idleTimeoutMs: config.pop3.idleTimeoutSeconds * 1000,
       maxAuthFailures: config.pop3.maxFailedLogins,
+      loginTimeoutMs: config.pop3.loginTimeoutSeconds * 1000,
     },
   };
 }
