@@ -11,6 +11,8 @@ import { tempDir } from './helpers/tmp.js';
 const USER = 'eve@example.test';
 const BYSTANDER = 'bob@example.test';
 const MESSAGES = 3;
+/** the smallest pop3.loginTimeoutSeconds the configuration accepts */
+const LOGIN_TIMEOUT_S = 5;
 const tmp = tempDir('mailroom-pop3-hostile-');
 let srv: Pop3ServeProcess;
 let bystander: RawPop3;
@@ -27,7 +29,7 @@ beforeAll(async () => {
   const data = join(tmp.dir, 'data');
   await seedUser(data, USER, MESSAGES);
   await seedUser(data, BYSTANDER, 2);
-  const { file } = await writePop3Config(tmp.dir);
+  const { file } = await writePop3Config(tmp.dir, `loginTimeoutSeconds: ${LOGIN_TIMEOUT_S}`);
   srv = await spawnPop3Serve(file, tmp.dir);
   bystander = await loggedIn(BYSTANDER);
 });
@@ -165,3 +167,21 @@ it('a client that hangs up in the middle of a command line and one that hangs up
   expect(await c.line()).toMatch(/^\+OK/);
   c.close();
 });
+
+it('a client that never logs in is disconnected after pop3.loginTimeoutSeconds; one that logged in is not', async () => {
+  const lurker = await RawPop3.open(srv.ports.pop3);
+  const user = await loggedIn(USER);
+  try {
+    expect(await lurker.line()).toMatch(/^\+OK/);
+    expect(await lurker.command('CAPA')).toMatch(/^\+OK/);
+    await lurker.multiLine();
+    // well before the idle timeout (10 minutes at least) could say anything
+    expect(await lurker.line((LOGIN_TIMEOUT_S + 10) * 1000)).toMatch(/^-ERR .*[Ll]ogin timeout/);
+    expect(await lurker.waitClosed()).toBe(true);
+    expect(await user.command('NOOP')).toMatch(/^\+OK/);
+    expect(await user.command('QUIT')).toMatch(/^\+OK/);
+  } finally {
+    lurker.close();
+    user.close();
+  }
+}, 30_000);
