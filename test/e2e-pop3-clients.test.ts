@@ -3,6 +3,7 @@
 // pop3:// / pop3s://, checked against the Maildir files and an IMAP client.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uidl } from '../protocol/pop3/uidl.js';
 import { imapView, inboxAsServed, RawPop3, run, spawnPop3Serve, writePop3Config, type Pop3ServeProcess } from './helpers/pop3-server.js';
@@ -255,6 +256,44 @@ async function waitFor<T>(f: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+describe('POP3 beside IMAP', () => {
+  it('an IMAP session open on the INBOX sees the POP3 deletions as EXPUNGE; mail appended meanwhile waits for the next POP3 login', async () => {
+    const imap = new ImapFlow({ host: '127.0.0.1', port: srv.ports.imap, secure: false, auth: { user: DELETER, pass: PASSWORD }, tls: { rejectUnauthorized: false }, logger: false });
+    await imap.connect();
+    const pop = await RawPop3.open(srv.ports.pop3);
+    try {
+      const box = await imap.mailboxOpen('INBOX');
+      const before = box.exists;
+      const expunged: number[] = [];
+      imap.on('expunge', (e: { seq: number }) => expunged.push(e.seq));
+
+      expect(await pop.line()).toMatch(/^\+OK/);
+      expect(await pop.command(`USER ${DELETER}`)).toMatch(/^\+OK/);
+      expect(await pop.command(`PASS ${PASSWORD}`)).toMatch(/^\+OK/);
+      expect(await pop.command('STAT')).toMatch(new RegExp(`^\\+OK ${before} `));
+      // RFC 1939 section 4: the maildrop as of login; a message appended now is not listed
+      await imap.append('INBOX', Buffer.from('From: late@example.test\r\nSubject: late\r\n\r\nafter the POP3 login\r\n'));
+      expect(await pop.command('STAT')).toMatch(new RegExp(`^\\+OK ${before} `));
+      expect(await pop.command(`RETR ${before + 1}`)).toMatch(/^-ERR/);
+      expect(await pop.command('DELE 1')).toMatch(/^\+OK/);
+      expect(await pop.command('DELE 2')).toMatch(/^\+OK/);
+      expect(await pop.command('QUIT')).toMatch(/^\+OK/);
+
+      await imap.noop();
+      expect(expunged).toHaveLength(2);
+      const status = await imap.status('INBOX', { messages: true });
+      expect(status.messages).toBe(before + 1 - 2);
+
+      const next = (await python('survey', 'plain', DELETER)) as unknown as Survey;
+      expect(next.stat[0]).toBe(before - 1);
+      expect(Buffer.from(next.retr[next.retr.length - 1], 'hex').toString()).toContain('after the POP3 login');
+    } finally {
+      pop.close();
+      await imap.logout().catch(() => {});
+    }
+  });
+});
 
 describe('curl pop3://', () => {
   const auth = ['-u', `${READER}:${PASSWORD}`, '--silent', '--show-error'];
