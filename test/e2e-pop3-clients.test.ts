@@ -283,7 +283,7 @@ describe('POP3 beside IMAP', () => {
       await imap.noop();
       expect(expunged).toHaveLength(2);
       const status = await imap.status('INBOX', { messages: true });
-      expect(status.messages).toBe(before + 1 - 2);
+      expect(status && status.messages).toBe(before + 1 - 2);
 
       const next = (await python('survey', 'plain', DELETER)) as unknown as Survey;
       expect(next.stat[0]).toBe(before - 1);
