@@ -85,6 +85,8 @@ type OpenedMessage = Awaited<ReturnType<Mailbox['read']>>;
 const PLAINTEXT_REFUSED = 'Plaintext authentication is not allowed on an unencrypted connection; use STLS or the TLS port first';
 /** pause reading once this many lines wait; resume when the queue is empty */
 const QUEUE_HIGH_WATER = 32;
+/** RFC822 size lookups in flight at login */
+const SIZE_LOOKUPS = 16;
 /** messages opened ahead of a RETR (each holds a file descriptor and up to 64 KiB) */
 const READ_AHEAD = 4;
 /** LIST/UIDL replies are written in pieces of about this size */
@@ -457,13 +459,11 @@ export class Pop3Session {
       const user = await this.ctx.store.forUser(r.address);
       const mailbox = await user.open('INBOX', { readOnly: false });
       const uids = mailbox.uids().slice();
-      const sizes = new Array<number>(uids.length);
+      let sizes: number[];
       let totalBytes = 0;
       try {
-        for (let i = 0; i < uids.length; i++) {
-          sizes[i] = await mailbox.rfc822Size(uids[i]);
-          totalBytes += sizes[i];
-        }
+        sizes = await sizesOf(mailbox, uids);
+        for (const n of sizes) totalBytes += n;
       } catch (e) {
         await mailbox.close().catch(() => {});
         throw e;
@@ -662,4 +662,23 @@ export class Pop3Session {
       return err('Some deleted messages were not removed', 'SYS/TEMP');
     }
   }
+}
+
+/**
+ * Every message's RFC822 size, several lookups at a time: most are known
+ * from the file name (W=) or the cache, but a message without them is read
+ * and parsed, and a maildrop filled by another MDA may have thousands such;
+ * in parallel their file reads overlap.
+ */
+async function sizesOf(mailbox: Mailbox, uids: readonly number[]): Promise<number[]> {
+  const sizes = new Array<number>(uids.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < uids.length) {
+      const i = next++;
+      sizes[i] = await mailbox.rfc822Size(uids[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SIZE_LOOKUPS, uids.length) }, worker));
+  return sizes;
 }
