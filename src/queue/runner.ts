@@ -263,7 +263,10 @@ export class QueueRunner {
       for (const r of info.recipients) {
         if (!isOpen(r) || r.route !== 'local') continue;
         this.apply(info, r, await deliverToMailbox(this.localDeps(), info, messPath, r.address, headers));
-        await save();
+        // When this outcome finishes the entry, removing the entry is its
+        // checkpoint: a crash before the removal redelivers this recipient,
+        // exactly the window a checkpoint write would have had.
+        if (!finished(info)) await save();
       }
 
       const groups = new Map<string, SpoolRecipient[]>();
@@ -299,7 +302,13 @@ export class QueueRunner {
     return { accounts: this.d.accounts, store: this.d.store, hostname: this.d.hostname, now: this.now };
   }
 
-  /** Routes every open recipient; replaces aliases and forwards by their targets. True if anything changed. */
+  /**
+   * Routes every open recipient; replaces aliases and forwards by their
+   * targets. True if the recipient list must be checkpointed: an expansion
+   * into targets, or a failure. Routing a plain mailbox or a remote address
+   * is not checkpointed on its own (it is worked out the same way again
+   * after a crash); the next checkpoint carries it.
+   */
   private async expand(info: QueueInfo, headers: HeaderSection): Promise<boolean> {
     let changed = false;
     const out: SpoolRecipient[] = [];
@@ -309,22 +318,24 @@ export class QueueRunner {
         out.push(r);
         continue;
       }
-      changed = true;
       let exp;
       try {
         exp = await expandRecipient(this.d.accounts, r.address, headers);
       } catch (e) {
         out.push(r);
         this.apply(info, r, { kind: 'deferred', status: '4.3.0', diagnostic: `x-mailroom; cannot read the accounts: ${String(e)}` });
+        changed = true;
         continue;
       }
       if (exp.kind === 'mailbox') out.push({ ...r, address: exp.address, route: 'local' });
       else if (exp.kind === 'remote') out.push({ ...r, route: 'remote' });
       else if (exp.kind === 'failed') {
+        changed = true;
         const x: SpoolRecipient = { ...r, route: 'local' };
         this.apply(info, x, exp.outcome);
         out.push(x);
       } else {
+        changed = true;
         const child = (address: string, route: 'local' | 'remote'): SpoolRecipient => ({
           address,
           route,
@@ -402,7 +413,12 @@ export class QueueRunner {
     }
   }
 
-  /** Queue the DSNs this entry owes, then mark them sent (a crash in between repeats one, never loses one). */
+  /**
+   * Queue the DSNs this entry owes, then mark them sent (a crash in between
+   * repeats one, never loses one). Recipients that owe none are only marked
+   * in memory: that mark is worked out the same way again after a crash, so
+   * it rides on the next checkpoint or the entry's removal.
+   */
   private async report(info: QueueInfo, messPath: string, headers: HeaderSection): Promise<void> {
     const due: Record<ReportKind, SpoolRecipient[]> = { failure: [], success: [] };
     let changed = false;
@@ -410,10 +426,7 @@ export class QueueRunner {
       if (isOpen(r) || r.reported) continue;
       const kind = wantsReport(info, r);
       if (kind) due[kind].push(r);
-      else {
-        r.reported = true;
-        changed = true;
-      }
+      else r.reported = true;
     }
     for (const kind of ['failure', 'success'] as const) {
       if (due[kind].length === 0) continue;
@@ -441,6 +454,11 @@ export class QueueRunner {
 }
 
 class EntryGone extends Error {}
+
+/** Every recipient final, and none owing a DSN that is not yet queued: the entry can go. */
+function finished(info: QueueInfo): boolean {
+  return info.recipients.every((r) => !isOpen(r) && (r.reported || wantsReport(info, r) === null));
+}
 
 function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
