@@ -15,8 +15,10 @@
  *   1. expand recipients not yet routed: a user of ours, a remote address,
  *      or an alias / catch-all / forward replaced by its targets (each target
  *      remembers its `parent`; ORCPT is kept or derived from it) — then
- *      checkpoint, so the expansion is done once;
- *   2. local recipients, one by one, each checkpointed;
+ *      checkpoint if an alias or forward was expanded, so that is done once
+ *      (plain routing is worked out the same way again after a crash);
+ *   2. local recipients, one by one, each checkpointed (the one that
+ *      finishes the entry by the entry's removal in step 6);
  *   3. remote recipients, one SMTP transaction per (domain, parent), under
  *      the per-destination limit;
  *   4. recipients still deferred past queue.lifetimeSeconds fail (4.4.7);
