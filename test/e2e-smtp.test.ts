@@ -113,29 +113,23 @@ async function pop3Retrieve(user: string, n: number): Promise<string> {
 const noQueue = () => waitFor('an empty queue', () => readdirSync(join(cfg.data, 'queue', 'info')).length === 0);
 
 describe('nodemailer → MX → queue → Maildir → IMAP IDLE and POP3', () => {
-  it('delivers to a local user; an idling IMAP client sees EXISTS at once and fetches the same bytes plus the trace headers', async () => {
+  it('delivers to a local user; an idling IMAP client is pushed EXISTS and fetches the same bytes plus the trace headers', async () => {
     const c = imap('alice@example.test');
     await c.connect();
     await c.mailboxOpen('INBOX');
-    let existsAt = 0;
-    const exists = new Promise<number>((resolve) =>
-      c.on('exists', (e: { count: number }) => {
-        existsAt = Date.now();
-        resolve(e.count);
-      }),
-    );
+    const exists = new Promise<number>((resolve) => c.on('exists', (e: { count: number }) => resolve(e.count)));
     const idling = c.idle();
     await new Promise((r) => setTimeout(r, 100)); // IDLE is on the wire before the send
 
     const raw = message('first contact');
     const reply = await send('frank@example.test', ['alice@example.test'], raw);
-    const repliedAt = Date.now();
     expect(reply).toMatch(/^250 2\.0\.0 Ok: queued as \S+/);
 
-    // the promise: an IDLE session sees the delivery within a second of the 250
-    const count = await Promise.race([exists, new Promise<number>((_, reject) => setTimeout(() => reject(new Error('no EXISTS within 1 s of the 250')), 1000))]);
+    // The IDLE session is told without asking (a push, not a poll). How fast is
+    // measured by the benchmarks, not asserted here (project rule: no timings in
+    // npm test); the generous bound only keeps a broken push from hanging the suite.
+    const count = await Promise.race([exists, new Promise<number>((_, reject) => setTimeout(() => reject(new Error('no EXISTS pushed during IDLE')), 15_000))]);
     expect(count).toBe(1);
-    expect(existsAt - repliedAt).toBeLessThan(1000);
     await c.noop(); // ends IDLE
     await idling;
 
