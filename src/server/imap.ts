@@ -11,8 +11,8 @@ import { ImapSession } from '../../protocol/imap/session/session.js';
 import type { Authenticator } from '../../protocol/session-io.js';
 import type { Config } from '../config/schema.js';
 import type { TlsProvider } from '../tls/context.js';
-import { ConnectionLimits } from './connection-limits.js';
-import { SessionListener } from './listener.js';
+import type { SessionListener } from './listener.js';
+import { listenerPair } from './listener-pair.js';
 
 export interface ImapServices {
   store: MailStore;
@@ -45,24 +45,16 @@ export function imapContext(config: Config, services: ImapServices, log: Logger)
 
 /** The listeners the configuration asks for (none when both ports are `false`), not yet bound. */
 export function imapListeners(config: Config, services: ImapServices): SessionListener[] {
-  // One budget for both ports: a client cannot double its share by using both.
-  const limits = new ConnectionLimits(config.imap);
-  const make = (name: string, port: number, implicitTls: boolean) =>
-    new SessionListener({
-      name,
-      host: config.bind,
-      port,
-      implicitTls,
-      tls: services.tls,
-      limits,
-      log: services.log,
-      createSession: (conn) => new ImapSession(conn.io, imapContext(config, services, conn.log)),
-      // RFC 3501 7.1.5: BYE may be sent instead of a greeting when the server refuses the connection.
-      refusal: (reason) =>
-        reason === 'total' ? '* BYE [UNAVAILABLE] Too many connections, try again later\r\n' : '* BYE [UNAVAILABLE] Too many connections from your address\r\n',
-    });
-  const out: SessionListener[] = [];
-  if (config.imap.port !== false) out.push(make('imap', config.imap.port, false));
-  if (config.imap.tlsPort !== false && services.tls) out.push(make('imaps', config.imap.tlsPort, true));
-  return out;
+  return listenerPair({
+    names: ['imap', 'imaps'],
+    ports: config.imap,
+    limits: config.imap,
+    bind: config.bind,
+    tls: services.tls,
+    log: services.log,
+    createSession: (conn) => new ImapSession(conn.io, imapContext(config, services, conn.log)),
+    // RFC 3501 7.1.5: BYE may be sent instead of a greeting when the server refuses the connection.
+    refusal: (reason) =>
+      reason === 'total' ? '* BYE [UNAVAILABLE] Too many connections, try again later\r\n' : '* BYE [UNAVAILABLE] Too many connections from your address\r\n',
+  });
 }

@@ -7,13 +7,12 @@
 import type { Logger } from 'pino';
 import type { MailStore } from '../../maildir/types.js';
 import { acquireMaildropLock } from '../../maildir/maildrop-lock.js';
-import { DEFAULT_POP3_LIMITS, type Pop3Context } from '../../protocol/pop3/session.js';
-import { Pop3Session } from '../../protocol/pop3/session.js';
+import { DEFAULT_POP3_LIMITS, Pop3Session, type Pop3Context } from '../../protocol/pop3/session.js';
 import type { Authenticator } from '../../protocol/session-io.js';
 import type { Config } from '../config/schema.js';
 import type { TlsProvider } from '../tls/context.js';
-import { ConnectionLimits } from './connection-limits.js';
-import { SessionListener } from './listener.js';
+import type { SessionListener } from './listener.js';
+import { listenerPair } from './listener-pair.js';
 
 export interface Pop3Services {
   store: MailStore;
@@ -43,23 +42,16 @@ export function pop3Context(config: Config, services: Pop3Services, log: Logger)
 
 /** The listeners the configuration asks for (none when both ports are `false`), not yet bound. */
 export function pop3Listeners(config: Config, services: Pop3Services): SessionListener[] {
-  const limits = new ConnectionLimits(config.pop3);
-  const make = (name: string, port: number, implicitTls: boolean) =>
-    new SessionListener({
-      name,
-      host: config.bind,
-      port,
-      implicitTls,
-      tls: services.tls,
-      limits,
-      log: services.log,
-      createSession: (conn) => new Pop3Session(conn.io, pop3Context(config, services, conn.log)),
-      // RFC 2449 8.1.2: [SYS/TEMP] marks a temporary refusal
-      refusal: (reason) =>
-        reason === 'total' ? '-ERR [SYS/TEMP] Too many connections, try again later\r\n' : '-ERR [SYS/TEMP] Too many connections from your address\r\n',
-    });
-  const out: SessionListener[] = [];
-  if (config.pop3.port !== false) out.push(make('pop3', config.pop3.port, false));
-  if (config.pop3.tlsPort !== false && services.tls) out.push(make('pop3s', config.pop3.tlsPort, true));
-  return out;
+  return listenerPair({
+    names: ['pop3', 'pop3s'],
+    ports: config.pop3,
+    limits: config.pop3,
+    bind: config.bind,
+    tls: services.tls,
+    log: services.log,
+    createSession: (conn) => new Pop3Session(conn.io, pop3Context(config, services, conn.log)),
+    // RFC 2449 8.1.2: [SYS/TEMP] marks a temporary refusal
+    refusal: (reason) =>
+      reason === 'total' ? '-ERR [SYS/TEMP] Too many connections, try again later\r\n' : '-ERR [SYS/TEMP] Too many connections from your address\r\n',
+  });
 }
