@@ -3,22 +3,15 @@
  * exclusive-access lock on the maildrop ... to ensure that messages are not
  * modified or removed before the session enters the UPDATE state").
  *
- * Unlike the uidlist dot-lock (maildir/dotlock.ts), which is held for
- * milliseconds, this one is held for a whole session, possibly hours, so age
- * alone cannot tell a stale lock from a live one. Two signals are used:
- *  - the file names the holder (`<host> <pid>`): a holder on this host whose
- *    process no longer exists crashed, and its lock is broken at once;
- *  - the holder refreshes the file's mtime every `staleMs / 3` with an
- *    unref'd timer, so a lock not refreshed within `staleMs` belongs to a
- *    holder that died on another host (NFS) or hung, and is broken too.
+ * It is held for a whole session: a holder lock (holder-lock.ts), broken
+ * when its holder process is gone or stops refreshing it.
  *
  * The lock is POP3's only: IMAP never looks at it, and keeps working on the
  * same INBOX (POP3's deletions reach IMAP sessions as EXPUNGE).
  */
-import { hostname } from 'node:os';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, StoreError } from './errors.js';
+import { StoreError } from './errors.js';
+import { tryHolderLock } from './holder-lock.js';
 
 export const MAILDROP_LOCK_NAME = 'mailroom-pop3.lock';
 
@@ -28,95 +21,7 @@ export interface MaildropLockOptions {
 }
 
 export async function acquireMaildropLock(root: string, o: MaildropLockOptions = {}): Promise<() => Promise<void>> {
-  const staleMs = o.staleMs ?? 5 * 60_000;
-  const path = join(root, MAILDROP_LOCK_NAME);
-  const owner = `${hostname()} ${process.pid}\n`;
-  // Two attempts: the second after breaking a stale lock. If someone else
-  // took the lock in between, that is a live holder and we report INUSE.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const h = await open(path, 'wx', 0o600);
-      try {
-        await h.writeFile(owner);
-      } finally {
-        await h.close();
-      }
-      return holdLock(path, owner, staleMs);
-    } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
-    }
-    if (attempt > 0 || !(await breakIfStale(path, staleMs))) break;
-  }
-  throw new StoreError('INUSE', 'The maildrop is locked by another POP3 session');
-}
-
-function holdLock(path: string, owner: string, staleMs: number): () => Promise<void> {
-  const refresh = setInterval(
-    () => {
-      const now = new Date();
-      utimes(path, now, now).catch(() => {});
-    },
-    Math.max(10, Math.floor(staleMs / 3)),
-  );
-  refresh.unref();
-  let released = false;
-  return async () => {
-    if (released) return;
-    released = true;
-    clearInterval(refresh);
-    // only remove the file if it is still ours (it may have been broken as stale)
-    try {
-      if ((await readFile(path, 'utf8')) !== owner) return;
-      await unlink(path);
-    } catch {
-      // already gone
-    }
-  };
-}
-
-/** Whether the lock at `path` is abandoned; if so it is removed. True when the caller may retry. */
-async function breakIfStale(path: string, staleMs: number): Promise<boolean> {
-  let content: string;
-  let mtimeMs: number;
-  try {
-    content = await readFile(path, 'utf8');
-    mtimeMs = (await stat(path)).mtimeMs;
-  } catch (e) {
-    return errnoCode(e) === 'ENOENT'; // released meanwhile
-  }
-  if (!holderIsDead(content) && Date.now() - mtimeMs < staleMs) return false;
-  // Rename aside first (like dotlock.ts) so that two breakers cannot both
-  // delete a lock the other has just taken.
-  const aside = `${path}.stale.${process.pid}.${Date.now()}`;
-  try {
-    await rename(path, aside);
-  } catch {
-    return true; // someone else broke it; retry once
-  }
-  try {
-    const moved = await readFile(aside, 'utf8');
-    const movedMtime = (await stat(aside)).mtimeMs;
-    if (moved !== content || (!holderIsDead(moved) && Date.now() - movedMtime < staleMs)) {
-      // we moved a fresh lock taken after our check: put it back (link never overwrites)
-      await link(aside, path).catch(() => {});
-    }
-  } catch {
-    // vanished: nothing to restore
-  }
-  await unlink(aside).catch(() => {});
-  return true;
-}
-
-/** The holder is a process on this host that no longer exists. */
-function holderIsDead(content: string): boolean {
-  const m = /^(\S+) (\d+)\n?$/.exec(content);
-  if (!m || m[1] !== hostname()) return false;
-  const pid = Number(m[2]);
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return errnoCode(e) === 'ESRCH'; // EPERM: alive, owned by another user
-  }
+  const release = await tryHolderLock(join(root, MAILDROP_LOCK_NAME), o.staleMs ?? 5 * 60_000);
+  if (!release) throw new StoreError('INUSE', 'The maildrop is locked by another POP3 session');
+  return release;
 }
