@@ -216,6 +216,21 @@ export class MaildirMailbox implements Mailbox {
       await h.close();
       return { size: 0, stream: Readable.from([]) };
     }
+    if (end - start <= WHOLE_READ_LIMIT / 8) {
+      // small (most mail): one read and a one-chunk stream, no read-stream machinery
+      try {
+        const buf = Buffer.allocUnsafe(end - start);
+        let got = 0;
+        while (got < buf.length) {
+          const { bytesRead } = await h.read(buf, got, buf.length - got, start + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return { size: got, stream: Readable.from([buf.subarray(0, got)]) };
+      } finally {
+        await h.close();
+      }
+    }
     const stream = createReadStream('', { fd: h, start, end: end - 1, autoClose: true, highWaterMark: 64 * 1024 });
     return { size: end - start, stream };
   }

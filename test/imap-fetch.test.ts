@@ -459,7 +459,7 @@ describe('the corpus, checked by hand', () => {
 });
 
 describe('streaming', () => {
-  it('1:* BODY[] of many messages through a slow consumer: exact bytes, flat memory, one file open at a time', async () => {
+  it('1:* BODY[] of many messages through a slow consumer: exact bytes, flat memory, a bounded few files open at a time', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const root = join(tmp.dir, '.Big');
@@ -481,7 +481,7 @@ describe('streaming', () => {
       expect(uids).toHaveLength(N);
       let open = 0;
       let maxOpen = 0;
-      // count files open at once, to show nothing is read ahead of the consumer
+      // count files open at once, to show reading ahead of the consumer is bounded
       const counting: Mailbox = Object.create(big, {
         read: {
           value: async (uid: number, range?: { start: number; length?: number }) => {
@@ -533,7 +533,7 @@ describe('streaming', () => {
       expect(r.expungedSkipped).toBe(0);
       expect(checked).toBe(N);
       expect(bytes).toBe(Array.from({ length: N }, (_, i) => crlfSize(i + 1)).reduce((a, b) => a + b, 0));
-      expect(maxOpen).toBe(1);
+      expect(maxOpen).toBeLessThanOrEqual(5); // the one being written + PREPARE_AHEAD (4) prepared
       expect(samples.length).toBeGreaterThan(3);
       // ~50 MB went through; what stays on the heap is a few chunks, not the folder
       expect(Math.max(...samples)).toBeLessThan(16 * 1024 * 1024);

@@ -345,6 +345,12 @@ async function markSeen(mailbox: Mailbox, uids: readonly number[]): Promise<Set<
  */
 /** how many messages ahead the indexes are requested */
 const PREFETCH_AHEAD = 8;
+/** how many messages ahead are prepared (files opened, sizes and dates read) */
+const PREPARE_AHEAD = 4;
+
+function discardPieces(pieces: Piece[]): void {
+  for (const p of pieces) if (!Buffer.isBuffer(p)) p.raw.destroy();
+}
 
 /** Whether an item is answered from the parsed structure (rather than flags, dates, sizes or the whole file). */
 function needsIndex(item: FetchItem): boolean {
@@ -386,17 +392,34 @@ export async function writeFetchResponses(
     for (let b = 0; b < targets.length; b += SEEN_BATCH) {
       const batch = targets.slice(b, b + SEEN_BATCH);
       const changed = seenWanted ? await markSeen(mailbox, batch.map((t) => t.uid)) : null;
-      for (const [k, t] of batch.entries()) {
-        prefetchUpTo(b + k + PREFETCH_AHEAD);
-        let pieces: Piece[];
-        try {
-          pieces = await prepareMessage(mailbox, t, list, changed?.has(t.uid) ?? false);
-        } catch (e) {
-          if (!isExpunged(e)) throw e;
-          expungedSkipped++;
-          continue;
+      // Prepare (open files, read sizes and dates) a few messages ahead of the
+      // one being written: their file-system round trips overlap the writing.
+      const prepared: (Promise<Piece[]> | null)[] = [];
+      const start = (k: number) => {
+        if (k >= batch.length || prepared[k] !== undefined) return;
+        const p = prepareMessage(mailbox, batch[k], list, changed?.has(batch[k].uid) ?? false);
+        p.catch(() => undefined); // awaited in order below
+        prepared[k] = p;
+      };
+      try {
+        for (let k = 0; k < batch.length; k++) {
+          prefetchUpTo(b + k + PREFETCH_AHEAD);
+          for (let j = k; j < k + PREPARE_AHEAD; j++) start(j);
+          const next = prepared[k]!;
+          prepared[k] = null;
+          let pieces: Piece[];
+          try {
+            pieces = await next;
+          } catch (e) {
+            if (!isExpunged(e)) throw e;
+            expungedSkipped++;
+            continue;
+          }
+          await writer.message(pieces);
         }
-        await writer.message(pieces);
+      } finally {
+        // on failure, close what was opened ahead and never written
+        for (const p of prepared) if (p) p.then(discardPieces, () => undefined);
       }
     }
   } catch (e) {
