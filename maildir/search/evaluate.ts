@@ -58,6 +58,8 @@ export interface SearchOptions {
 }
 
 export const DEFAULT_MAX_BODY_SCAN_BYTES = 16 * 1024 * 1024;
+/** messages evaluated at once when a query reads files */
+const SEARCH_IN_FLIGHT = 8;
 
 /** What a node needs, cheapest first; a composite node costs its dearest child. */
 enum Cost {
@@ -318,27 +320,47 @@ export async function evaluateSearch(
     : undefined;
   const out: number[] = [];
 
-  const consider = async (c: SearchCandidate): Promise<void> => {
-    let r: Result;
+  /** true if the candidate matches; false also when it vanished meanwhile */
+  const consider = async (c: SearchCandidate): Promise<boolean> => {
     try {
-      r = evalNode(root, new MessageContext(c, maxScan, tz));
-      if (typeof r !== 'boolean') r = await r;
+      const r = evalNode(root, new MessageContext(c, maxScan, tz));
+      return typeof r === 'boolean' ? r : await r;
     } catch (e) {
-      if (vanished(e)) return;
+      if (vanished(e)) return false;
       throw e;
     }
-    if (r) out.push(c.uid);
   };
 
-  if (isAsyncIterable(candidates)) {
-    for await (const c of candidates) await consider(c);
-  } else if (root.cost === Cost.Meta) {
+  if (!isAsyncIterable(candidates) && root.cost === Cost.Meta) {
     // Metadata only: no promise per message (this is the common UNSEEN / UID / FLAGGED search).
     for (const c of candidates) {
       if (evalNode(root, new MessageContext(c, maxScan, tz)) === true) out.push(c.uid);
     }
-  } else {
-    for (const c of candidates) await consider(c);
+    return out;
+  }
+  // Keys that read files: several messages in flight, so that their reads
+  // overlap; answers are collected in candidate order. Memory stays bounded
+  // by the window (each message's scan is itself bounded).
+  const window: { uid: number; match: Promise<boolean> }[] = [];
+  const drain = async (keep: number) => {
+    while (window.length > keep) {
+      const w = window.shift()!;
+      if (await w.match) out.push(w.uid);
+    }
+  };
+  const add = async (c: SearchCandidate) => {
+    const match = consider(c);
+    match.catch(() => undefined); // awaited, in order, by drain()
+    window.push({ uid: c.uid, match });
+    await drain(SEARCH_IN_FLIGHT - 1);
+  };
+  try {
+    if (isAsyncIterable(candidates)) for await (const c of candidates) await add(c);
+    else for (const c of candidates) await add(c);
+    await drain(0);
+  } finally {
+    // after a failure, let the messages still in flight settle quietly
+    for (const w of window) w.match.catch(() => undefined);
   }
   return out;
 }
