@@ -254,9 +254,12 @@ export class MaildirMailbox implements Mailbox {
     const hit = cache.get(base)?.index;
     if (hit) return hit;
     let index: MessageIndex;
+    let mtime: number;
     const h = await this.openFile(uid);
     try {
-      const size = (await h.stat()).size;
+      const st = await h.stat();
+      const size = st.size;
+      mtime = Math.floor(st.mtimeMs); // INTERNALDATE comes with it: no second stat later
       if (size <= WHOLE_READ_LIMIT) {
         // small (most mail): one read, no stream machinery
         const buf = Buffer.allocUnsafe(size);
@@ -273,10 +276,14 @@ export class MaildirMailbox implements Mailbox {
     } finally {
       await h.close();
     }
-    cache.put(base, { index });
-    this.idx.scheduleCacheFlush();
     const j = this.idx.table.find(uid);
-    if (j >= 0 && this.idx.table.vsize[j] === 0) this.idx.table.vsize[j] = index.size;
+    const date = j >= 0 && this.idx.table.date[j] !== 0 ? this.idx.table.date[j] : (cache.get(base)?.internalDate ?? mtime);
+    cache.put(base, { index, internalDate: date });
+    this.idx.scheduleCacheFlush();
+    if (j >= 0) {
+      if (this.idx.table.vsize[j] === 0) this.idx.table.vsize[j] = index.size;
+      if (this.idx.table.date[j] === 0) this.idx.table.date[j] = date;
+    }
     return index;
   }
 
