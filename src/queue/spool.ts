@@ -6,10 +6,11 @@
  *   queue/info/<id>    the envelope and per-recipient state, JSON
  *
  * Enqueue: stream into tmp/<id> (opened O_EXCL, one chunk in memory at a
- * time, `maxBytes` enforced as it goes), fsync, rename to mess/<id>, fsync
- * mess/; then write info through tmp/<id>.info + fsync + rename + fsync of
- * info/. The rename into info/ is the commit point: an entry exists when
- * info/<id> exists, and only then does enqueue resolve (and SMTP say 250).
+ * time, `maxBytes` enforced as it goes), fsync, rename to mess/<id>; then,
+ * while mess/ is fsync'd, write info through tmp/<id>.info + fsync; rename it
+ * into info/ and fsync info/. The rename into info/ is the commit point: an
+ * entry exists when info/<id> exists, and enqueue resolves (and SMTP says
+ * 250) only when both renames are durable.
  *
  * Every later change to info (a recipient's state after each delivery) is the
  * same tmp + fsync + rename + fsync dir, so a reader or a crash sees the old
@@ -149,7 +150,6 @@ export class Spool implements QueueIntake {
     const mess = join(this.messDir, id);
     try {
       await rename(tmp, mess);
-      await fsyncDir(this.messDir);
     } catch (e) {
       await unlink(tmp).catch(() => {});
       throw e;
@@ -175,7 +175,12 @@ export class Spool implements QueueIntake {
       })),
     };
     try {
-      await this.writeInfo(info);
+      // mess/ is made durable while the info file is written and synced: two
+      // fsyncs in parallel instead of one after the other. mess/<id> is visible
+      // (renamed) before info/<id> is, so a runner never sees an entry without
+      // its body; both renames are durable before we resolve (SMTP's 250).
+      const [, infoTmp] = await Promise.all([fsyncDir(this.messDir), this.writeInfoTmp(info)]);
+      await this.commitInfo(info.id, infoTmp);
     } catch (e) {
       await unlink(mess).catch(() => {});
       throw e;
@@ -198,6 +203,11 @@ export class Spool implements QueueIntake {
 
   /** Replace info/<id> atomically and durably. */
   async writeInfo(info: QueueInfo): Promise<void> {
+    await this.commitInfo(info.id, await this.writeInfoTmp(info));
+  }
+
+  /** The info file written and fsync'd under tmp/, not yet in place. */
+  private async writeInfoTmp(info: QueueInfo): Promise<string> {
     const tmp = join(this.tmpDir, `${info.id}.info.${process.pid}`);
     const h = await open(tmp, 'w', 0o600);
     try {
@@ -209,7 +219,17 @@ export class Spool implements QueueIntake {
       throw e;
     }
     await h.close();
-    await rename(tmp, join(this.infoDir, info.id));
+    return tmp;
+  }
+
+  /** Rename a synced info file into info/ and make the rename durable. */
+  private async commitInfo(id: string, tmp: string): Promise<void> {
+    try {
+      await rename(tmp, join(this.infoDir, id));
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw e;
+    }
     await fsyncDir(this.infoDir);
   }
 
