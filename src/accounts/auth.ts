@@ -16,6 +16,7 @@
  * - Accounts are read through AccountStore, which re-reads a file when it
  *   changed on disk, so `mailroom user …` takes effect without a restart.
  */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AuthConfig, DEFAULT_AUTH } from '../config/schema.js';
@@ -69,6 +70,8 @@ export class AuthService {
   private readonly trusted: Set<string>;
   private readonly onError: (err: unknown, context: string) => void;
   private readonly now: () => number;
+  /** recent successful verifications, so a client that logs in again does not pay scrypt each time */
+  private readonly verified = new VerifiedCache();
   private readonly byIdentity = new Map<string, FailureCount>();
   private readonly byIp = new Map<string, FailureCount>();
 
@@ -124,7 +127,10 @@ export class AuthService {
       return fail('unavailable', false);
     }
     if (!user) return fail('failed', true);
-    if (!(await verifyPassword(password, user.passwordHash))) return fail('failed', true);
+    if (!this.verified.check(user.address, user.passwordHash, password)) {
+      if (!(await verifyPassword(password, user.passwordHash))) return fail('failed', true);
+      this.verified.remember(user.address, user.passwordHash, password);
+    }
     if (!user.enabled) return fail('disabled', false);
 
     this.byIdentity.delete(key);
@@ -188,6 +194,42 @@ export class AuthService {
     }
   }
 }
+
+/**
+ * Recently verified passwords, like Dovecot's auth cache: a mail client opens
+ * many connections (and webmail one per request), and scrypt is 70 ms of
+ * work by design. An entry holds HMAC-SHA256(password) under a key made at
+ * process start (never the password), is tied to the stored hash it was
+ * verified against (a password change or hash upgrade voids it), and lives 10
+ * minutes. Failures are never cached, so lockout counting is unchanged.
+ */
+class VerifiedCache {
+  private readonly key = randomBytes(32);
+  private readonly entries = new Map<string, { stored: string; mac: Buffer; until: number }>();
+
+  private mac(address: string, password: string): Buffer {
+    return createHmac('sha256', this.key).update(address).update('\0').update(password).digest();
+  }
+
+  check(address: string, stored: string, password: string): boolean {
+    const e = this.entries.get(address);
+    if (!e) return false;
+    if (e.stored !== stored || e.until < Date.now()) {
+      this.entries.delete(address);
+      return false;
+    }
+    return timingSafeEqual(e.mac, this.mac(address, password));
+  }
+
+  remember(address: string, stored: string, password: string): void {
+    this.entries.delete(address);
+    if (this.entries.size >= VERIFIED_CACHE_SIZE) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(address, { stored, mac: this.mac(address, password), until: Date.now() + VERIFIED_CACHE_MS });
+  }
+}
+
+const VERIFIED_CACHE_SIZE = 10_000;
+const VERIFIED_CACHE_MS = 10 * 60_000;
 
 /** "::ffff:10.0.0.1" and "10.0.0.1" are one client. */
 function normalizeIp(remote: string): string {
