@@ -2,9 +2,10 @@
 // against Dovecot (Debian dovecot-imapd, a private instance on a loopback port)
 // on the same corpus folders, each server on its own cold copy, one after the
 // other (never both at once: two cores are shared).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setupDovecot, withDovecot } from './peers/dovecot.mjs';
 import { MAILROOM_USER, prepareMailroom, startMailroom } from './peers/mailroom.mjs';
 
 const here = import.meta.dirname;
@@ -38,24 +39,12 @@ async function benchMailroom(work, maildir, n) {
 }
 
 async function benchDovecot(work, maildir, n) {
-  const dir = join(work, `dovecot-${n}`);
-  rmSync(dir, { recursive: true, force: true });
-  execFileSync('mkdir', ['-p', dir]);
-  execFileSync('cp', ['-a', maildir, join(dir, 'Maildir')]);
-  execFileSync('find', [join(dir, 'Maildir'), '-maxdepth', '2', '(', '-name', 'mailroom-*', '-o', '-name', 'dovecot*', ')', '-delete']);
-  const script = join(here, 'peers', 'dovecot.sh');
-  execFileSync(script, ['start', dir, String(DOVECOT_PORT)], { stdio: ['ignore', 'inherit', 'inherit'] });
-  try {
-    return await runClient(DOVECOT_PORT, 'bench', `dovecot-${n}`);
-  } finally {
-    execFileSync(script, ['stop', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return withDovecot(work, `dovecot-${n}`, maildir, [DOVECOT_PORT], () => runClient(DOVECOT_PORT, 'bench', `dovecot-${n}`));
 }
 
 /** Runs both servers on every size; returns rows for the table. */
 export async function imapBench({ sizes, folderFor, work }) {
-  execFileSync(join(here, 'peers', 'dovecot.sh'), ['setup'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  setupDovecot();
   const results = [];
   for (const n of sizes) {
     const maildir = folderFor(n);

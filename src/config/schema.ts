@@ -143,15 +143,6 @@ export const DEFAULT_POP3_LIMITS: Pop3Limits = {
   shutdownTimeoutSeconds: 10,
 };
 
-const POP3_LIMIT_RANGES: Record<keyof Pop3Limits, [number, number]> = {
-  maxConnections: [1, 1_000_000],
-  maxConnectionsPerIp: [1, 1_000_000],
-  idleTimeoutSeconds: [10 * 60, 7 * 24 * 3600], // RFC 1939 3: at least 10 minutes
-  loginTimeoutSeconds: [5, 3600],
-  maxFailedLogins: [1, 1000],
-  shutdownTimeoutSeconds: [0, 3600],
-};
-
 const IMAP_LIMIT_RANGES: Record<keyof ImapLimits, [number, number]> = {
   maxConnections: [1, 1_000_000],
   maxConnectionsPerIp: [1, 1_000_000],
@@ -159,6 +150,11 @@ const IMAP_LIMIT_RANGES: Record<keyof ImapLimits, [number, number]> = {
   loginTimeoutSeconds: [5, 3600],
   maxFailedLogins: [1, 1000],
   shutdownTimeoutSeconds: [0, 3600],
+};
+
+const POP3_LIMIT_RANGES: Record<keyof Pop3Limits, [number, number]> = {
+  ...IMAP_LIMIT_RANGES,
+  idleTimeoutSeconds: [10 * 60, 7 * 24 * 3600], // RFC 1939 3: at least 10 minutes
 };
 
 export const DEFAULT_AUTH: AuthConfig = {
