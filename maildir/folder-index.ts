@@ -30,6 +30,7 @@
  * Changes made by this process bump `modseq` and notify listeners directly;
  * other processes' changes arrive via the watcher.
  */
+import { renameSync } from 'node:fs';
 import { readdir, rename, stat } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
 import { fileNameFor, parseName } from './filename.js';
@@ -623,6 +624,37 @@ export class FolderIndex {
    * underneath us) sync once and retry on the new name. Returns false if the
    * message is gone.
    */
+  /**
+   * renameFlags with a blocking rename: true done, false gone, null when the
+   * file was renamed underneath us (the caller then takes the async path,
+   * which syncs and retries). A rename within one directory is a cheap,
+   * metadata-only call; doing many in a row blocking, in slices, is what makes
+   * a STORE on 100,000 messages take Dovecot's time rather than twice it.
+   */
+  renameFlagsNow(uid: number, flags: number): boolean | null {
+    const i = this.table.find(uid);
+    if (i < 0) return false;
+    if (this.table.flags[i] === flags && this.table.loc[i] === LOC_CUR) return true;
+    const name = this.table.name[i];
+    const p = parseName(name);
+    const target = p.foreignInfo && flags === p.flags ? name : fileNameFor(p.base, flags, p.foreignInfo ? '' : p.extra);
+    this.noteOwn(this.table.loc[i] === LOC_NEW ? 'new' : 'cur', name);
+    this.noteOwn('cur', target);
+    try {
+      renameSync(this.pathOf(i), `${this.dir}/cur/${target}`);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return null;
+      throw e;
+    }
+    this.table.name[i] = target;
+    this.table.loc[i] = LOC_CUR;
+    if (this.table.flags[i] !== flags) {
+      this.table.flags[i] = flags;
+      this.table.modseq[i] = ++this.highestModseq;
+    }
+    return true;
+  }
+
   async renameFlags(uid: number, flags: number): Promise<boolean> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const i = this.table.find(uid);

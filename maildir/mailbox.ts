@@ -34,8 +34,8 @@ export interface MailboxContext {
   released(handle: MaildirMailbox): void;
 }
 
-/** flag renames in flight at once for one STORE */
-const RENAMES_IN_FLIGHT = 8;
+/** flag renames done blocking before the event loop gets a turn */
+const RENAME_SLICE = 256;
 
 /** Message files up to this size are read with blocking calls (see readSmallSync). */
 const SYNC_READ_LIMIT = 256 * 1024;
@@ -387,22 +387,24 @@ export class MaildirMailbox implements Mailbox {
       flags.filter((f) => f.startsWith('\\') || kw.indexOf(f) !== undefined),
       kw,
     );
-    // One rename per message; several in flight keep the file system's thread pool busy.
+    // One rename per message, blocking, in slices (renameFlagsNow): other
+    // sessions get the event loop between slices. A file renamed underneath
+    // us goes the async way, which syncs and retries.
     let changed = false;
-    const renameOne = async (uid: number) => {
-      const i = this.idx.table.find(uid);
-      if (i < 0) return;
-      const next = applyFlags(this.idx.table.flags[i], mode, bits);
-      if (next === this.idx.table.flags[i] && this.idx.table.loc[i] === LOC_CUR) return;
-      if (!(await this.idx.renameFlags(uid, next))) return;
-      this.own.set(uid, this.idx.table.modseq[this.idx.table.find(uid)]);
-      changed = true;
-    };
-    let next = 0;
-    const worker = async () => {
-      while (next < uids.length) await renameOne(uids[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.min(RENAMES_IN_FLIGHT, uids.length) }, worker));
+    for (let k = 0; k < uids.length; k += RENAME_SLICE) {
+      if (k > 0) await new Promise<void>((r) => setImmediate(r));
+      for (const uid of uids.slice(k, k + RENAME_SLICE)) {
+        const i = this.idx.table.find(uid);
+        if (i < 0) continue;
+        const next = applyFlags(this.idx.table.flags[i], mode, bits);
+        if (next === this.idx.table.flags[i] && this.idx.table.loc[i] === LOC_CUR) continue;
+        let done = this.idx.renameFlagsNow(uid, next);
+        if (done === null) done = await this.idx.renameFlags(uid, next);
+        if (!done) continue;
+        this.own.set(uid, this.idx.table.modseq[this.idx.table.find(uid)]);
+        changed = true;
+      }
+    }
     if (changed) this.idx.notify();
     const out: MessageMeta[] = [];
     for (const uid of uids) {
