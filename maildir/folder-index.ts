@@ -620,10 +620,35 @@ export class FolderIndex {
   }
 
   /**
-   * Set a row's flags by renaming its file. On ENOENT (someone renamed it
-   * underneath us) sync once and retry on the new name. Returns false if the
-   * message is gone.
+   * What renaming a message's file for new flags means: true when nothing is
+   * to do, false when the message is gone, else the paths (both names are
+   * registered as our own before the rename, for the watcher accounting).
    */
+  private flagRename(uid: number, flags: number): boolean | { from: string; to: string; target: string } {
+    const i = this.table.find(uid);
+    if (i < 0) return false;
+    if (this.table.flags[i] === flags && this.table.loc[i] === LOC_CUR) return true;
+    const name = this.table.name[i];
+    const p = parseName(name);
+    // foreign info we cannot write flags into is kept verbatim as long as the flags allow
+    const target = p.foreignInfo && flags === p.flags ? name : fileNameFor(p.base, flags, p.foreignInfo ? '' : p.extra);
+    this.noteOwn(this.table.loc[i] === LOC_NEW ? 'new' : 'cur', name);
+    this.noteOwn('cur', target);
+    return { from: this.pathOf(i), to: `${this.dir}/cur/${target}`, target };
+  }
+
+  /** The row after a successful flag rename. */
+  private flagRenamed(uid: number, target: string, flags: number): void {
+    const j = this.table.find(uid);
+    if (j < 0) return;
+    this.table.name[j] = target;
+    this.table.loc[j] = LOC_CUR;
+    if (this.table.flags[j] !== flags) {
+      this.table.flags[j] = flags;
+      this.table.modseq[j] = ++this.highestModseq;
+    }
+  }
+
   /**
    * renameFlags with a blocking rename: true done, false gone, null when the
    * file was renamed underneath us (the caller then takes the async path,
@@ -632,48 +657,30 @@ export class FolderIndex {
    * a STORE on 100,000 messages take Dovecot's time rather than twice it.
    */
   renameFlagsNow(uid: number, flags: number): boolean | null {
-    const i = this.table.find(uid);
-    if (i < 0) return false;
-    if (this.table.flags[i] === flags && this.table.loc[i] === LOC_CUR) return true;
-    const name = this.table.name[i];
-    const p = parseName(name);
-    const target = p.foreignInfo && flags === p.flags ? name : fileNameFor(p.base, flags, p.foreignInfo ? '' : p.extra);
-    this.noteOwn(this.table.loc[i] === LOC_NEW ? 'new' : 'cur', name);
-    this.noteOwn('cur', target);
+    const plan = this.flagRename(uid, flags);
+    if (typeof plan === 'boolean') return plan;
     try {
-      renameSync(this.pathOf(i), `${this.dir}/cur/${target}`);
+      renameSync(plan.from, plan.to);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return null;
       throw e;
     }
-    this.table.name[i] = target;
-    this.table.loc[i] = LOC_CUR;
-    if (this.table.flags[i] !== flags) {
-      this.table.flags[i] = flags;
-      this.table.modseq[i] = ++this.highestModseq;
-    }
+    this.flagRenamed(uid, plan.target, flags);
     return true;
   }
 
+  /**
+   * Set a row's flags by renaming its file. On ENOENT (someone renamed it
+   * underneath us) sync once and retry on the new name. Returns false if the
+   * message is gone.
+   */
   async renameFlags(uid: number, flags: number): Promise<boolean> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const i = this.table.find(uid);
-      if (i < 0) return false;
-      if (this.table.flags[i] === flags && this.table.loc[i] === LOC_CUR) return true;
-      const name = this.table.name[i];
-      const p = parseName(name);
-      const target = p.foreignInfo && flags === p.flags ? name : fileNameFor(p.base, flags, p.foreignInfo ? '' : p.extra);
-      this.noteOwn(this.table.loc[i] === LOC_NEW ? 'new' : 'cur', name);
-      this.noteOwn('cur', target);
+      const plan = this.flagRename(uid, flags);
+      if (typeof plan === 'boolean') return plan;
       try {
-        await rename(this.pathOf(i), `${this.dir}/cur/${target}`);
-        const j = this.table.find(uid);
-        this.table.name[j] = target;
-        this.table.loc[j] = LOC_CUR;
-        if (this.table.flags[j] !== flags) {
-          this.table.flags[j] = flags;
-          this.table.modseq[j] = ++this.highestModseq;
-        }
+        await rename(plan.from, plan.to);
+        this.flagRenamed(uid, plan.target, flags);
         return true;
       } catch (e) {
         if (errnoCode(e) !== 'ENOENT') throw e;
