@@ -7,7 +7,7 @@
  */
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { link, open, rename, stat, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { InMemoryBytes, StreamedBytes } from './message-bytes.js';
 import { errnoCode, StoreError } from './errors.js';
 import { baseWithSizes, FLAG_DELETED, FLAG_SEEN, fileNameFor, KEYWORD_SHIFT, MAX_KEYWORDS, uniqueName } from './filename.js';
 import { applyFlags, bitsFromFlags, flagsFromBits, undefinedKeywords } from './flags.js';
@@ -20,7 +20,7 @@ import type { MessageIndex } from './mime/types.js';
 import { parseMessage } from './mime/parser.js';
 import { evaluateSearch, type SearchCandidate } from './search/evaluate.js';
 import type { SearchKey } from './search/query.js';
-import type { Flag, Mailbox, MailboxChanges, MessageMeta } from './types.js';
+import type { Flag, Mailbox, MailboxChanges, MessageBytes, MessageMeta } from './types.js';
 import type { MaildirQuota } from './quota.js';
 
 /** What a handle needs from the user store around it. */
@@ -238,15 +238,14 @@ export class MaildirMailbox implements Mailbox {
     }
   }
 
-  async read(uid: number, range?: { start: number; length?: number }): Promise<{ size: number; stream: Readable }> {
+  async read(uid: number, range?: { start: number; length?: number }): Promise<MessageBytes> {
     this.assertOpen();
     const small = this.readSmallSync(uid);
     if (small) {
       const total = small.buf.length;
       const start = Math.min(Math.max(0, range?.start ?? 0), total);
       const end = range?.length === undefined ? total : Math.min(total, start + Math.max(0, range.length));
-      const part = small.buf.subarray(start, Math.max(start, end));
-      return { size: part.length, stream: Readable.from(part.length ? [part] : []) };
+      return new InMemoryBytes(small.buf.subarray(start, Math.max(start, end)));
     }
     const h = await this.openFile(uid);
     let total: number;
@@ -260,10 +259,10 @@ export class MaildirMailbox implements Mailbox {
     const end = range?.length === undefined ? total : Math.min(total, start + Math.max(0, range.length));
     if (end <= start) {
       await h.close();
-      return { size: 0, stream: Readable.from([]) };
+      return new InMemoryBytes(Buffer.alloc(0));
     }
     if (end - start <= WHOLE_READ_LIMIT / 8) {
-      // small (most mail): one read and a one-chunk stream, no read-stream machinery
+      // small (most mail): one read, no read-stream machinery
       try {
         const buf = Buffer.allocUnsafe(end - start);
         let got = 0;
@@ -272,13 +271,13 @@ export class MaildirMailbox implements Mailbox {
           if (bytesRead === 0) break;
           got += bytesRead;
         }
-        return { size: got, stream: Readable.from([buf.subarray(0, got)]) };
+        return new InMemoryBytes(buf.subarray(0, got));
       } finally {
         await h.close();
       }
     }
     const stream = createReadStream('', { fd: h, start, end: end - 1, autoClose: true, highWaterMark: 64 * 1024 });
-    return { size: end - start, stream };
+    return new StreamedBytes(end - start, stream);
   }
 
   /** parses under way, so that a prefetch and the request it anticipates share one */
@@ -558,8 +557,12 @@ export class MaildirMailbox implements Mailbox {
   }
 
   private async *rangeIterable(uid: number, start: number, end: number): AsyncGenerator<Buffer> {
-    const { stream } = await this.read(uid, { start, length: end - start });
-    for await (const c of stream) yield c as Buffer;
+    const r = await this.read(uid, { start, length: end - start });
+    if (r.bytes) {
+      if (r.bytes.length) yield r.bytes;
+      return;
+    }
+    for await (const c of r.stream) yield c as Buffer;
   }
 
   onChange(listener: () => void): () => void {

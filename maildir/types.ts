@@ -89,6 +89,21 @@ export interface UserStore {
   quota(): Promise<QuotaUsage>;
 }
 
+/**
+ * Bytes of a stored message (or a range of it). Small messages come read
+ * whole (`bytes`), so a caller can answer without any stream machinery;
+ * `stream` works for every size (for small ones it is made on first use).
+ * A caller that takes neither must still call `release()` (or destroy the stream).
+ */
+export interface MessageBytes {
+  readonly size: number;
+  /** the whole range, already in memory; null when it is streamed from the file */
+  readonly bytes: Buffer | null;
+  readonly stream: Readable;
+  /** closes the file if it was left open for streaming */
+  release(): void;
+}
+
 export interface Mailbox {
   readonly name: string;
   readonly uidValidity: number;
@@ -112,7 +127,7 @@ export interface Mailbox {
   keywords(): string[];
   sync(): Promise<MailboxChanges>;
   /** the raw bytes as stored (LF line endings as on disk); range in raw offsets */
-  read(uid: number, range?: { start: number; length?: number }): Promise<{ size: number; stream: Readable }>;
+  read(uid: number, range?: { start: number; length?: number }): Promise<MessageBytes>;
   index(uid: number): Promise<MessageIndex>;
   setFlags(uids: readonly number[], mode: 'add' | 'remove' | 'replace', flags: readonly Flag[]): Promise<MessageMeta[]>;
   /** expunge the given UIDs, or all \Deleted ones; returns the UIDs removed */

@@ -458,6 +458,58 @@ describe('the corpus, checked by hand', () => {
   });
 });
 
+/**
+ * Takes FETCH output as it goes by, in any chunking, and checks each
+ * `* n FETCH (BODY[] {len}\r\n<len bytes>)\r\n` response against `expected`
+ * without keeping more than one message.
+ */
+class BodyScanner {
+  checked = 0;
+  private head = '';
+  private body: Buffer[] = [];
+  private left = -1;
+  private tail = '';
+  constructor(private expected: (i: number) => Buffer) {}
+
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.left < 0) {
+        // reading the line up to the literal prefix
+        const nl = chunk.indexOf(0x0a, at);
+        const end = nl < 0 ? chunk.length : nl + 1;
+        this.head += chunk.toString('latin1', at, end);
+        at = end;
+        if (nl < 0) continue;
+        const m = /^\* \d+ FETCH \(BODY\[\] \{(\d+)\}\r\n$/.exec(this.head);
+        if (!m) throw new Error(`unexpected response line ${JSON.stringify(this.head.slice(0, 80))}`);
+        this.head = '';
+        this.left = Number(m[1]);
+        this.body = [];
+      } else if (this.left > 0) {
+        const take = Math.min(this.left, chunk.length - at);
+        this.body.push(Buffer.from(chunk.subarray(at, at + take)));
+        this.left -= take;
+        at += take;
+      } else {
+        // after the literal: ")\r\n"
+        const need = 3 - this.tail.length;
+        this.tail += chunk.toString('latin1', at, at + need);
+        at += Math.min(need, chunk.length - at);
+        if (this.tail.length < 3) continue;
+        if (this.tail !== ')\r\n') throw new Error(`unexpected end of response ${JSON.stringify(this.tail)}`);
+        this.tail = '';
+        this.left = -1;
+        const body = Buffer.concat(this.body);
+        this.body = [];
+        const i = Number(/^Subject: m(\d+)\r\n/.exec(body.toString('latin1', 0, 30))?.[1]);
+        if (!body.equals(this.expected(i))) throw new Error(`message ${i} differs`);
+        this.checked++;
+      }
+    }
+  }
+}
+
 describe('streaming', () => {
   it('1:* BODY[] of many messages through a slow consumer: exact bytes, flat memory, a bounded few files open at a time', async () => {
     setFlagsFromString('--expose-gc');
@@ -467,9 +519,10 @@ describe('streaming', () => {
     writeFileSync(join(root, 'maildirfolder'), '');
     const N = 1500;
     const line = 'x'.repeat(76) + '\n';
-    const bodyLines = 400; // ~31 KB each, ~47 MB in all
-    const raw = (i: number) => `Subject: m${i}\n\n${line.repeat(bodyLines)}`;
-    const crlfSize = (i: number) => Buffer.byteLength(raw(i)) + 2 + bodyLines; // every LF becomes CRLF
+    // ~31 KB each (read whole), and every 100th ~390 KB (streamed from the file): ~51 MB in all
+    const bodyLines = (i: number) => (i % 100 === 0 ? 5000 : 400);
+    const raw = (i: number) => `Subject: m${i}\n\n${line.repeat(bodyLines(i))}`;
+    const crlfSize = (i: number) => Buffer.byteLength(raw(i)) + 2 + bodyLines(i); // every LF becomes CRLF
     for (let i = 1; i <= N; i++) {
       const r = raw(i);
       writeFileSync(join(root, 'cur', `${1700000000 + i}.M${i}P1.test,S=${r.length},W=${crlfSize(i)}:2,S`), r);
@@ -481,14 +534,18 @@ describe('streaming', () => {
       expect(uids).toHaveLength(N);
       let open = 0;
       let maxOpen = 0;
-      // count files open at once, to show reading ahead of the consumer is bounded
+      let streamed = 0;
+      // count files left open for streaming, to show reading ahead of the consumer is bounded
       const counting: Mailbox = Object.create(big, {
         read: {
           value: async (uid: number, range?: { start: number; length?: number }) => {
             const r = await big.read(uid, range);
-            open++;
-            maxOpen = Math.max(maxOpen, open);
-            r.stream.once('close', () => open--);
+            if (r.bytes === null) {
+              open++;
+              streamed++;
+              maxOpen = Math.max(maxOpen, open);
+              r.stream.once('close', () => open--);
+            }
             return r;
           },
         },
@@ -498,41 +555,31 @@ describe('streaming', () => {
       const samples: number[] = [];
       let chunks = 0;
       let bytes = 0;
-      let checked = 0;
-      let current: Buffer[] = [];
-      const out = new MemoryOutput({
-        keep: false,
-        onChunk: async (c) => {
-          chunks++;
-          bytes += c.length;
-          current.push(c);
-          await new Promise((r) => setImmediate(r)); // a slow reader: one chunk per turn of the event loop
-          if (chunks % 100 === 0) {
-            gc();
-            samples.push(process.memoryUsage().heapUsed - base);
-          }
+      const scanner = new BodyScanner((i) => lfToCrlf(Buffer.from(raw(i))));
+      const take = async (data: Buffer | string) => {
+        const c = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+        chunks++;
+        bytes += c.length;
+        scanner.push(c);
+        await new Promise((r) => setImmediate(r)); // a slow reader: one chunk per turn of the event loop
+        if (chunks % 100 === 0) {
+          gc();
+          samples.push(process.memoryUsage().heapUsed - base);
+        }
+      };
+      const out: FetchOutput = {
+        write: take,
+        pipe: async (source) => {
+          for await (const c of source) await take(c);
         },
-      });
-      // check each message's bytes as they go by, then forget them
-      const check: FetchOutput = {
-        write: async (d) => {
-          const s = typeof d === 'string' ? d : d.toString('latin1');
-          if (s.startsWith(')') && current.length > 0) {
-            const body = Buffer.concat(current);
-            const i = Number(/^Subject: m(\d+)\r\n/.exec(body.toString('latin1', 0, 30))?.[1]);
-            if (!body.equals(lfToCrlf(Buffer.from(raw(i))))) throw new Error(`message ${i} differs`);
-            checked++;
-            current = [];
-          }
-          await out.write(d);
-        },
-        pipe: (s) => out.pipe(s),
       };
       const targets = uids.map((uid, i) => ({ seq: i + 1, uid }));
-      const r = await writeFetchResponses(check, counting, targets, [peek([])], { setSeen: false, uidCommand: false });
+      const r = await writeFetchResponses(out, counting, targets, [peek([])], { setSeen: false, uidCommand: false });
       expect(r.expungedSkipped).toBe(0);
-      expect(checked).toBe(N);
-      expect(bytes).toBe(Array.from({ length: N }, (_, i) => crlfSize(i + 1)).reduce((a, b) => a + b, 0));
+      expect(scanner.checked).toBe(N);
+      const prefixes = Array.from({ length: N }, (_, i) => `* ${i + 1} FETCH (BODY[] {${crlfSize(i + 1)}}\r\n)\r\n`.length);
+      expect(bytes).toBe(Array.from({ length: N }, (_, i) => crlfSize(i + 1) + prefixes[i]!).reduce((a, b) => a + b, 0));
+      expect(streamed).toBe(N / 100);
       expect(maxOpen).toBeLessThanOrEqual(5); // the one being written + PREPARE_AHEAD (4) prepared
       expect(samples.length).toBeGreaterThan(3);
       // ~50 MB went through; what stays on the heap is a few chunks, not the folder
@@ -564,20 +611,40 @@ const EXPECTED_01294_BODYSTRUCTURE =
   ' "mixed" ("boundary" "---=_Next_Part_10878775_zmiO_mWTr_109818780") NIL NIL NIL)';
 
 describe('a file that changed underneath its index', () => {
-  it('fails with FetchAbortError once the literal is announced (the caller closes the connection)', async () => {
+  async function shrink(folder: string, content: Buffer, keep: number) {
     const user = await store.forUser('u');
-    await user.create('Shrunk');
+    await user.create(folder);
+    const { uid } = await user.append(folder, content);
+    const box = await user.open(folder, { readOnly: true });
+    await box.index(uid); // the index (and RFC822.SIZE) describe the full file
+    const cur = join(tmp.dir, `.${folder}`, 'cur');
+    const [file] = readdirSync(cur).filter((f) => readFileSync(join(cur, f)).equals(content));
+    writeFileSync(join(cur, file!), content.subarray(0, keep));
+    return { box, uid };
+  }
+
+  it('a small message fails with FetchAbortError before its response starts (the caller closes the connection)', async () => {
     const content = Buffer.from('Subject: will shrink\n\n' + 'line\n'.repeat(50));
-    const { uid } = await user.append('Shrunk', content);
-    const box = await user.open('Shrunk', { readOnly: true });
+    const { box, uid } = await shrink('Shrunk', content, 40);
     try {
-      await box.index(uid); // the index (and RFC822.SIZE) describe the full file
-      const cur = join(tmp.dir, '.Shrunk', 'cur');
-      const [file] = readdirSync(cur).filter((f) => readFileSync(join(cur, f)).equals(content));
-      writeFileSync(join(cur, file!), content.subarray(0, 40));
       const out = new MemoryOutput();
       await expect(writeFetchResponses(out, box, [{ seq: 1, uid }], [peek([])], { setSeen: false, uidCommand: false })).rejects.toBeInstanceOf(FetchAbortError);
-      expect(out.text().toString('latin1')).toBe(`* 1 FETCH (BODY[] {${lfToCrlf(content).length}}\r\n${lfToCrlf(content.subarray(0, 40)).toString('latin1')}`);
+      expect(out.text().toString('latin1')).toBe('');
+    } finally {
+      await box.close();
+    }
+  });
+
+  it('a streamed (large) message fails with FetchAbortError once the literal is announced', async () => {
+    const content = Buffer.from('Subject: will shrink\n\n' + 'line of a large message\n'.repeat(20_000)); // ~480 KB: streamed
+    const { box, uid } = await shrink('ShrunkBig', content, 300_000); // still too large to be read whole
+    try {
+      const out = new MemoryOutput();
+      await expect(writeFetchResponses(out, box, [{ seq: 1, uid }], [peek([])], { setSeen: false, uidCommand: false })).rejects.toBeInstanceOf(FetchAbortError);
+      const sent = out.text();
+      const head = `* 1 FETCH (BODY[] {${lfToCrlf(content).length}}\r\n`;
+      expect(sent.subarray(0, head.length).toString('latin1')).toBe(head);
+      expect(sent.subarray(head.length).equals(lfToCrlf(content.subarray(0, 300_000)))).toBe(true);
     } finally {
       await box.close();
     }

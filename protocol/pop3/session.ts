@@ -525,19 +525,18 @@ export class Pop3Session {
         const i = await this.message(d, cmd.msg);
         if (i === undefined) return;
         // open before answering, so a vanished message still gets an -ERR
-        const { size, stream } = await this.openMessage(d, i);
+        const opened = await this.openMessage(d, i);
         this.prefetch(d, i);
         // the status line leaves with the first piece of the body
         const head = Buffer.from(ok(cmd.name === 'RETR' ? `${d.sizes[i]} octets` : 'Top of message follows'));
-        if (cmd.name === 'RETR' && size > 0 && stream.readableLength >= size) {
-          // read ahead whole (a small message, prefetched): one write, no stream machinery
-          const all = stream.read() as Buffer;
-          stream.destroy();
+        if (cmd.name === 'RETR' && opened.bytes) {
+          // read whole (a small message): one write, no stream machinery
           const stuffer = new DotStuffer();
-          await this.send(Buffer.concat([head, stuffer.push(all), stuffer.finish()]));
+          await this.send(Buffer.concat([head, stuffer.push(opened.bytes), stuffer.finish()]));
           if (!this.gone) d.retrieved.add(i);
           return;
         }
+        const { size, stream } = opened;
         const body = cmd.name === 'RETR' ? multiLineBody(stream, { head, sourceBytes: size }) : multiLineBody(topOf(stream, cmd.lines), { head });
         if (this.gone) {
           stream.destroy();
@@ -579,7 +578,7 @@ export class Pop3Session {
         const opening = d.mailbox.read(d.uids[j]);
         // start reading too (read(0) fills the stream's buffer without
         // consuming it); a failure here is reported by the RETR that wants it
-        opening.then(({ stream }) => stream.read(0)).catch(() => {});
+        opening.then((m) => m.bytes ?? m.stream.read(0)).catch(() => {});
         this.prefetched.push({ index: j, opening });
       }
       j++;
@@ -593,7 +592,7 @@ export class Pop3Session {
 
   private async discard(opening: Promise<OpenedMessage>): Promise<void> {
     await opening.then(
-      ({ stream }) => stream.destroy(),
+      (m) => m.release(),
       () => {},
     );
   }

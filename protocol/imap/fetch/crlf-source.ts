@@ -62,6 +62,14 @@ export interface CrlfWindow {
   what: string;
 }
 
+/** The window of an in-memory raw range, in one piece: the synchronous twin of crlfWindow. */
+export function crlfSlice(raw: Buffer, w: CrlfWindow): Buffer {
+  const all = toCrlf(raw, false);
+  const out = all.subarray(Math.min(w.skip, all.length), w.skip + w.length);
+  if (out.length < w.length) throw new FetchAbortError(`${w.what}: the stored message is ${w.length - out.length} bytes shorter than its index says`);
+  return out;
+}
+
 /**
  * Yields exactly `w.length` CRLF-form bytes from `raw`, after skipping `w.skip`.
  * Stops reading (and lets `onDone` release the file) as soon as it has enough.

@@ -29,14 +29,13 @@
  * written, and a message whose flags changed that way gets FLAGS in its
  * response even if not asked for (as Dovecot: only when they changed).
  */
-import type { Readable } from 'node:stream';
-import type { Mailbox } from '../../../maildir/types.js';
+import type { Mailbox, MessageBytes } from '../../../maildir/types.js';
 import type { MessageIndex } from '../../../maildir/mime/types.js';
 import type { BodySection, FetchItem } from '../commands.js';
 import { astring } from '../serialize.js';
 import { formatFlags, formatInternalDate } from './attributes.js';
 import { renderBodyStructure } from './bodystructure.js';
-import { crlfWindow, FetchAbortError, type CrlfWindow } from './crlf-source.js';
+import { crlfSlice, crlfWindow, FetchAbortError, type CrlfWindow } from './crlf-source.js';
 import { renderEnvelope } from './envelope.js';
 import { filterHeaderFields } from './header-fields.js';
 import { resolveSection, sectionName, type SectionSource } from './sections.js';
@@ -58,19 +57,16 @@ export interface FetchResult {
 /** How many messages share one setFlags(\Seen) call. */
 const SEEN_BATCH = 128;
 /** Buffered response bytes gathered into one write. */
-const FLUSH_AT = 16 * 1024;
+const FLUSH_AT = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 const WHOLE: BodySection = { part: [], spec: { kind: 'all' } };
 const HEADER: BodySection = { part: [], spec: { kind: 'header' } };
 const TEXT: BodySection = { part: [], spec: { kind: 'text' } };
 
-/** The raw bytes of an opened file range (a Readable from Mailbox.read). */
-type RawBody = AsyncIterable<Buffer> & { destroy(): unknown };
-const NO_BYTES: RawBody = { async *[Symbol.asyncIterator]() {}, destroy: () => undefined };
-
-/** A literal to stream: the opened file and the window of its CRLF form to send. */
+/** A literal to stream: the file opened for it and the window of its CRLF form to send. */
 interface Stream {
-  raw: RawBody;
+  raw: MessageBytes;
   window: CrlfWindow;
 }
 type Piece = Buffer | Stream;
@@ -134,9 +130,10 @@ function isExpunged(e: unknown): boolean {
   return e instanceof Error && e.name === 'StoreError' && 'code' in e && e.code === 'EXPUNGED';
 }
 
-async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+async function readAll(r: MessageBytes): Promise<Buffer> {
+  if (r.bytes) return r.bytes;
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c);
+  for await (const c of r.stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
 
@@ -189,15 +186,20 @@ class MessagePrep {
     if (length === 0) return;
     const raw = await this.read(source.start, source.end);
     const window = { skip, length, what: `UID ${this.uid} ${b.name}` };
+    if (raw === null || raw.bytes) {
+      // In memory (most mail): converted now and written with the rest of the
+      // response. Fewer bytes than the index promised fail here, before this
+      // message's response has started (FetchAbortError: the connection is closed).
+      return this.attr(crlfSlice(raw?.bytes ?? EMPTY, window));
+    }
     this.flushText();
-    // No bytes where the index promised some: the window reports it (FetchAbortError) when sent.
-    this.pieces.push({ raw: raw ?? NO_BYTES, window });
+    // Streamed: a file that turns out shorter fails mid-literal (FetchAbortError).
+    this.pieces.push({ raw, window });
   }
 
-  private async read(start: number, end: number): Promise<RawBody | null> {
+  private async read(start: number, end: number): Promise<MessageBytes | null> {
     if (end <= start) return null;
-    const r = await this.mailbox.read(this.uid, end === Infinity ? { start } : { start, length: end - start });
-    return r.stream as Readable & AsyncIterable<Buffer>;
+    return this.mailbox.read(this.uid, end === Infinity ? { start } : { start, length: end - start });
   }
 
   async envelope(): Promise<void> {
@@ -217,7 +219,7 @@ class MessagePrep {
 
   /** releases files opened for literals that will not be sent */
   discard(): void {
-    for (const p of this.pieces) if (!Buffer.isBuffer(p)) p.raw.destroy();
+    for (const p of this.pieces) if (!Buffer.isBuffer(p)) p.raw.release();
   }
 }
 
@@ -300,20 +302,25 @@ class Writer {
       for (; i < pieces.length; i++) {
         const piece = pieces[i]!;
         if (Buffer.isBuffer(piece)) {
-          this.pending.push(piece);
-          this.size += piece.length;
+          this.add(piece);
         } else {
           await this.flush();
-          await this.out.pipe(crlfWindow(piece.raw, piece.window, () => piece.raw.destroy()));
+          const { stream } = piece.raw;
+          await this.out.pipe(crlfWindow(stream, piece.window, () => stream.destroy()));
         }
       }
     } finally {
       for (; i < pieces.length; i++) {
         const piece = pieces[i]!;
-        if (!Buffer.isBuffer(piece)) piece.raw.destroy();
+        if (!Buffer.isBuffer(piece)) piece.raw.release();
       }
     }
     if (this.size >= FLUSH_AT) await this.flush();
+  }
+
+  private add(b: Buffer): void {
+    this.pending.push(b);
+    this.size += b.length;
   }
 
   async flush(): Promise<void> {
@@ -349,7 +356,7 @@ const PREFETCH_AHEAD = 8;
 const PREPARE_AHEAD = 4;
 
 function discardPieces(pieces: Piece[]): void {
-  for (const p of pieces) if (!Buffer.isBuffer(p)) p.raw.destroy();
+  for (const p of pieces) if (!Buffer.isBuffer(p)) p.raw.release();
 }
 
 /** Whether an item is answered from the parsed structure (rather than flags, dates, sizes or the whole file). */
