@@ -67,6 +67,14 @@ interface Frame {
   bodyStart: Mark | null;
   headerChunks: Buffer[];
   headerStored: number;
+  /**
+   * Header bytes not yet in headerChunks: [spanStart, spanEnd) of the chunk
+   * being parsed. Consecutive header lines of one chunk grow one span, so a
+   * header costs one copy (at the end of write()) or none, not one per line.
+   */
+  spanSrc: Buffer | null;
+  spanStart: number;
+  spanEnd: number;
   /** default child type is message/rfc822 (parent is multipart/digest) */
   inDigest: boolean;
   /** this part is a message (root or inside message/rfc822): build an envelope */
@@ -135,6 +143,12 @@ export class MimeParser {
     const base = this.pos;
     let off = 0;
     while (off < chunk.length) {
+      if (this.delimiters.length === 0 && this.top().state === 'body') {
+        // In a body with no boundary to look for, nothing can start or end
+        // any more: the rest of the message only counts towards sizes.
+        this.countRest(chunk, off);
+        break;
+      }
       const nl = chunk.indexOf(LF, off);
       const end = nl < 0 ? chunk.length : nl + 1;
       this.lineBytes(chunk, off, end, nl >= 0);
@@ -144,6 +158,42 @@ export class MimeParser {
       off = end;
     }
     this.pos = base + chunk.length;
+    // the caller may reuse its buffer: keep our own copy of header bytes still pointing into it
+    const top = this.top();
+    if (top.spanSrc === chunk) this.takeSpan(top, true);
+  }
+
+  /**
+   * Counts lines and bare LFs of chunk[off..] without looking at them
+   * otherwise (the state of write()'s fast path). `off` is at a line start,
+   * or 0 with a line carried over from the previous chunk.
+   */
+  private countRest(chunk: Buffer, off: number): void {
+    let last = -1;
+    for (let i = chunk.indexOf(LF, off); i >= 0; i = chunk.indexOf(LF, i + 1)) {
+      const crBefore = i > off ? chunk[i - 1] === CR : this.lineLen > 0 && this.lineLastCR;
+      this.lf++;
+      if (!crBefore) this.bare++;
+      last = i;
+    }
+    if (last < 0) {
+      if (chunk.length > off) {
+        this.lineLen += chunk.length - off;
+        this.lineLastCR = chunk[chunk.length - 1] === CR;
+      }
+      return;
+    }
+    this.lineLen = chunk.length - (last + 1);
+    this.lineLastCR = this.lineLen > 0 && chunk[chunk.length - 1] === CR;
+  }
+
+  /** Moves the frame's pending span into headerChunks (copied if the chunk is about to go). */
+  private takeSpan(f: Frame, copy: boolean): void {
+    const src = f.spanSrc;
+    if (src === null) return;
+    const bytes = src.subarray(f.spanStart, f.spanEnd);
+    f.headerChunks.push(copy ? Buffer.from(bytes) : bytes);
+    f.spanSrc = null;
   }
 
   end(): MessageIndex {
@@ -178,7 +228,7 @@ export class MimeParser {
   private newFrame(headerStart: Mark, depth: number, inDigest: boolean, isMessage: boolean): Frame {
     return {
       depth, state: 'header', kind: 'leaf', headerStart, bodyStart: null,
-      headerChunks: [], headerStored: 0, inDigest, isMessage,
+      headerChunks: [], headerStored: 0, spanSrc: null, spanStart: 0, spanEnd: 0, inDigest, isMessage,
       part: null, envelope: null, delimiter: null, children: [], nested: null,
     };
   }
@@ -193,7 +243,12 @@ export class MimeParser {
     const n = contentEnd - start;
     if (n > 0) {
       this.lineLastCR = chunk[contentEnd - 1] === CR;
-      if (this.delimiters.length > 0 && this.prefixLen < PREFIX_CAP) {
+      // Only a line starting with "--" can be a boundary: keep its first bytes
+      // (prefixLen === lineLen: what is kept is still the whole line so far).
+      if (
+        this.delimiters.length > 0 && this.prefixLen === this.lineLen && this.prefixLen < PREFIX_CAP
+        && (this.lineLen > 0 || chunk[start] === DASH)
+      ) {
         this.prefixLen += chunk.copy(this.prefix, this.prefixLen, start, Math.min(contentEnd, start + PREFIX_CAP - this.prefixLen));
       }
       this.lineLen += n;
@@ -202,7 +257,14 @@ export class MimeParser {
     if (top.state === 'header' && top.headerStored < this.maxHeaderBytes) {
       const take = Math.min(end - start, this.maxHeaderBytes - top.headerStored);
       if (take > 0) {
-        top.headerChunks.push(Buffer.from(chunk.subarray(start, start + take)));
+        if (top.spanSrc === chunk && top.spanEnd === start) {
+          top.spanEnd = start + take;
+        } else {
+          this.takeSpan(top, false);
+          top.spanSrc = chunk;
+          top.spanStart = start;
+          top.spanEnd = start + take;
+        }
         top.headerStored += take;
       }
     }
@@ -211,24 +273,26 @@ export class MimeParser {
   private endLine(hasLf: boolean): void {
     const hasCR = hasLf && this.lineLastCR;
     const contentLen = this.lineLen - (hasCR ? 1 : 0);
-    // Where a part ends if this line is a boundary: before the previous line break.
-    const beforeBreak: Mark = this.prevBreak === 0
-      ? { off: this.lineStart, lf: this.lf, bare: this.bare, endsLf: this.lineStart > 0 }
-      : {
-        off: this.lineStart - this.prevBreak,
-        lf: this.lf - 1,
-        bare: this.bare - (this.prevBreak === 1 ? 1 : 0),
-        endsLf: this.prevLineEmpty && this.lineStart - this.prevBreak > 0,
-      };
+    const lf = this.lf;
+    const bare = this.bare;
     if (hasLf) {
       this.lf++;
       if (!hasCR) this.bare++;
     }
-    const after: Mark = { off: this.pos, lf: this.lf, bare: this.bare, endsLf: hasLf };
-
+    // (Marks are made only when a line ends something: most lines end nothing.)
     const match = this.matchBoundary();
     const top = this.top();
     if (match) {
+      // Where a part ends, since this line is a boundary: before the previous line break.
+      const beforeBreak: Mark = this.prevBreak === 0
+        ? { off: this.lineStart, lf, bare, endsLf: this.lineStart > 0 }
+        : {
+          off: this.lineStart - this.prevBreak,
+          lf: lf - 1,
+          bare: bare - (this.prevBreak === 1 ? 1 : 0),
+          endsLf: this.prevLineEmpty && this.lineStart - this.prevBreak > 0,
+        };
+      const after: Mark = { off: this.pos, lf: this.lf, bare: this.bare, endsLf: hasLf };
       if (top.state === 'header') this.truncateHeaderAtLineStart(top);
       this.closeAbove(match.frameIndex, beforeBreak);
       const m = this.frames[match.frameIndex]!;
@@ -240,6 +304,7 @@ export class MimeParser {
         this.frames.push(this.newFrame(after, m.depth + 1, digest, false));
       }
     } else if (top.state === 'header' && hasLf && contentLen === 0) {
+      const after: Mark = { off: this.pos, lf: this.lf, bare: this.bare, endsLf: true };
       this.finishHeader(top, after, after);
     }
 
@@ -275,6 +340,7 @@ export class MimeParser {
   }
 
   private truncateHeaderAtLineStart(f: Frame): void {
+    this.takeSpan(f, false);
     let keep = this.headerStoredAtLineStart;
     if (f.headerStored <= keep) return;
     const chunks: Buffer[] = [];
@@ -292,7 +358,8 @@ export class MimeParser {
     let fields: HeaderField[] = [];
     let ph: PartHeader;
     try {
-      fields = parseHeaderFields(Buffer.concat(f.headerChunks, f.headerStored));
+      this.takeSpan(f, false);
+      fields = parseHeaderFields(f.headerChunks.length === 1 ? f.headerChunks[0]! : Buffer.concat(f.headerChunks, f.headerStored));
       ph = partHeader(fields, f.inDigest);
     } catch {
       ph = partHeader([], f.inDigest);
