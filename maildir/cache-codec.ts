@@ -20,7 +20,7 @@
 import type { Address, BodyPart, DecodedHeaders, Disposition, Envelope, MessageIndex } from './mime/types.js';
 
 /** Part of the file header; bump whenever a tuple layout below changes. */
-export const CODEC_VERSION = 1;
+export const CODEC_VERSION = 2;
 
 /** Deeper than any message the parser accepts (it bounds MIME nesting itself). */
 const MAX_DEPTH = 64;
@@ -75,17 +75,21 @@ function encodeBody(b: BodyPart): Json {
   ];
 }
 
-function encodeHeaders(h: DecodedHeaders): Json {
+export function encodeHeaders(h: DecodedHeaders): Json {
   return [h.from, h.to, h.cc, h.bcc, h.subject, h.messageId, h.inReplyTo, h.references, h.date];
 }
 
-export function encodeIndex(m: MessageIndex): Json {
-  return [encodeEnvelope(m.envelope), encodeBody(m.body), encodeHeaders(m.headers), m.rawSize, m.size];
+/**
+ * A MessageIndex without its decoded headers: those are stored apart
+ * (encodeHeaders), so that SEARCH FROM/SUBJECT/… can decode them alone.
+ */
+export function encodeStructure(m: MessageIndex): Json {
+  return [encodeEnvelope(m.envelope), encodeBody(m.body), m.rawSize, m.size];
 }
 
 // ---------------------------------------------------------------- decoding
 
-/** Thrown only inside this module and caught by decodeIndex. */
+/** Thrown only inside this module and caught by checked(). */
 class Malformed extends Error {}
 
 function fail(): never {
@@ -205,19 +209,31 @@ function decodeHeaders(v: unknown): DecodedHeaders {
   };
 }
 
-/** The MessageIndex in `v`, or undefined when `v` is not exactly what encodeIndex writes. */
-export function decodeIndex(v: unknown): MessageIndex | undefined {
+/** Runs a decoder: undefined when the input is not exactly what the encoder writes. */
+function checked<T>(decode: () => T): T | undefined {
   try {
-    const t = tuple(v, 5);
-    return {
-      envelope: decodeEnvelope(t[0]),
-      body: decodeBody(t[1], 0),
-      headers: decodeHeaders(t[2]),
-      rawSize: num(t[3]),
-      size: num(t[4]),
-    };
+    return decode();
   } catch (e) {
     if (e instanceof Malformed) return undefined;
     throw e;
   }
+}
+
+/** The DecodedHeaders in `v` (what encodeHeaders writes), or undefined. */
+export function decodeHeaderTuple(v: unknown): DecodedHeaders | undefined {
+  return checked(() => decodeHeaders(v));
+}
+
+/** The MessageIndex from what encodeStructure wrote and its decoded headers, or undefined. */
+export function decodeStructure(v: unknown, headers: DecodedHeaders): MessageIndex | undefined {
+  return checked(() => {
+    const t = tuple(v, 4);
+    return {
+      envelope: decodeEnvelope(t[0]),
+      body: decodeBody(t[1], 0),
+      headers,
+      rawSize: num(t[2]),
+      size: num(t[3]),
+    };
+  });
 }

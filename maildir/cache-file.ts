@@ -6,13 +6,17 @@
  *
  * Format
  * ------
- *     mailroom-cache 1/<codec version>\n                 header (magic + versions)
- *     <crc32: 8 hex>\t<basename>\t<payload JSON>\n        one record per line
+ *     mailroom-cache 2/<codec version>\n                 header (magic + versions)
+ *     <crc32: 8 hex>\t<basename>\t<head JSON>\t<structure JSON>\n     one record per line
  *
- * The payload is `[internalDate | null, index | null]`, the index in the
- * compact tuple form of cache-codec.ts. The CRC covers `<basename>\t<payload>`
- * as written (UTF-8). JSON never contains a raw newline, so `\n` ends a record;
- * basenames holding a tab, CR or LF are never written (kept in memory only).
+ * The head is `[internalDate | null, decoded headers | null]`, the structure
+ * the rest of the MessageIndex (envelope, body parts, sizes) or null, both in
+ * the compact tuple form of cache-codec.ts. They are apart so that SEARCH
+ * FROM/SUBJECT/… decodes a few hundred bytes per message, not the whole index.
+ * The CRC covers `<basename>\t<head>\t<structure>` as written (UTF-8). JSON
+ * never contains a raw newline or tab, so `\n` ends a record and `\t` ends
+ * the head; basenames holding a tab, CR or LF are never written (kept in
+ * memory only).
  * The last record for a basename wins; earlier ones are dead bytes until the
  * next compaction.
  *
@@ -62,9 +66,9 @@ import { open, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { MessageIndex } from './mime/types.js';
+import type { DecodedHeaders, MessageIndex } from './mime/types.js';
 import { errnoCode } from './errors.js';
-import { CODEC_VERSION, decodeIndex, encodeIndex } from './cache-codec.js';
+import { CODEC_VERSION, decodeHeaderTuple, decodeStructure, encodeHeaders, encodeStructure } from './cache-codec.js';
 import { crc32 } from './cache-crc.js';
 
 export interface CachedMessage {
@@ -78,7 +82,7 @@ export interface CacheFileOptions {
 }
 
 export const CACHE_FILE_NAME = 'mailroom-cache';
-const HEADER = Buffer.from(`mailroom-cache 1/${CODEC_VERSION}\n`, 'latin1');
+const HEADER = Buffer.from(`mailroom-cache 2/${CODEC_VERSION}\n`, 'latin1');
 
 const NL = 0x0a;
 const TAB = 0x09;
@@ -151,10 +155,9 @@ function persistable(base: string): boolean {
 }
 
 function encodeRecord(base: string, m: CachedMessage): Buffer {
-  const body = Buffer.from(
-    `${base}\t${JSON.stringify([m.internalDate ?? null, m.index === undefined ? null : encodeIndex(m.index)])}`,
-    'utf8',
-  );
+  const head = JSON.stringify([m.internalDate ?? null, m.index === undefined ? null : encodeHeaders(m.index.headers)]);
+  const structure = m.index === undefined ? 'null' : JSON.stringify(encodeStructure(m.index));
+  const body = Buffer.from(`${base}\t${head}\t${structure}`, 'utf8');
   const line = Buffer.allocUnsafe(body.length + 10);
   line.write(crc32(body).toString(16).padStart(8, '0'), 0, 'latin1');
   line[8] = TAB;
@@ -163,20 +166,36 @@ function encodeRecord(base: string, m: CachedMessage): Buffer {
   return line;
 }
 
-function decodePayload(text: string): CachedMessage | undefined {
-  let v: unknown;
+function parseJson(text: string): unknown {
   try {
-    v = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
+}
+
+/** The head of a record: `[internalDate | null, headers | null]`; undefined when malformed. */
+function decodeHead(text: string): { internalDate?: number; headers?: DecodedHeaders } | undefined {
+  const v = parseJson(text);
   if (!Array.isArray(v) || v.length !== 2) return undefined;
-  const out: CachedMessage = {};
+  const out: { internalDate?: number; headers?: DecodedHeaders } = {};
   if (typeof v[0] === 'number' && Number.isFinite(v[0])) out.internalDate = v[0];
   else if (v[0] !== null) return undefined;
   if (v[1] !== null) {
-    // A malformed index costs only the index: the date is still good.
-    const index = decodeIndex(v[1]);
+    // Malformed headers cost only the index: the date is still good.
+    const headers = decodeHeaderTuple(v[1]);
+    if (headers !== undefined) out.headers = headers;
+  }
+  return out;
+}
+
+function decodePayload(head: string, structure: string): CachedMessage | undefined {
+  const h = decodeHead(head);
+  if (h === undefined) return undefined;
+  const out: CachedMessage = {};
+  if (h.internalDate !== undefined) out.internalDate = h.internalDate;
+  if (h.headers !== undefined) {
+    const index = decodeStructure(parseJson(structure), h.headers);
     if (index !== undefined) out.index = index;
   }
   return out;
@@ -249,20 +268,46 @@ export class CacheFile {
   }
 
   get(base: string): CachedMessage | undefined {
+    const buffered = this.buffered(base);
+    if (buffered !== undefined) return buffered;
+    const r = this.record(base);
+    if (r === undefined) return undefined;
+    const m = decodePayload(r.head, r.structure());
+    if (m === undefined) this.table.slots.delete(base); // (as record() does with a bad CRC)
+    return m;
+  }
+
+  /**
+   * Just the decoded headers of `base` (what SEARCH FROM/TO/CC/BCC/SUBJECT and
+   * the sent date need), without decoding the rest of its index.
+   */
+  headers(base: string): DecodedHeaders | undefined {
+    const buffered = this.buffered(base);
+    if (buffered !== undefined) return buffered.index?.headers;
+    const r = this.record(base);
+    if (r === undefined) return undefined;
+    const h = decodeHead(r.head);
+    if (h === undefined) this.table.slots.delete(base);
+    return h?.headers;
+  }
+
+  private buffered(base: string): CachedMessage | undefined {
     // (the size checks keep the common case, nothing buffered, to one Map lookup)
-    if (this.pending.size > 0 || this.flushing.size > 0 || this.volatile.size > 0) {
-      const buffered = this.pending.get(base) ?? this.flushing.get(base) ?? this.volatile.get(base);
-      if (buffered !== undefined) return buffered;
-    }
+    if (this.pending.size === 0 && this.flushing.size === 0 && this.volatile.size === 0) return undefined;
+    return this.pending.get(base) ?? this.flushing.get(base) ?? this.volatile.get(base);
+  }
+
+  /**
+   * The stored record of `base`, checked, as its head text and its structure
+   * text on demand (ask at once: the read-ahead window is reused by the next read).
+   */
+  private record(base: string): { head: string; structure: () => string } | undefined {
     const slot = this.table.slots.get(base);
     if (slot === undefined) return undefined;
-    const m = this.readRecord(this.table.offsets[slot], this.table.lengths[slot]);
-    if (m === undefined) {
-      // Unreadable now (the file changed in place under us): forget it.
-      this.table.slots.delete(base);
-      return undefined;
-    }
-    return m;
+    const r = this.readRecord(this.table.offsets[slot], this.table.lengths[slot]);
+    // Unreadable now (the file changed in place under us): forget it.
+    if (r === undefined) this.table.slots.delete(base);
+    return r;
   }
 
   /** Buffers `m` merged over what is known for `base`; written by the next flush(). */
@@ -439,8 +484,8 @@ export class CacheFile {
     this.table.set(base, bufStart + start, end - start);
   }
 
-  /** Reads and decodes the record at `offset` (synchronously: get() is sync). */
-  private readRecord(offset: number, length: number): CachedMessage | undefined {
+  /** Reads and checks the record at `offset` (synchronously: get() is sync). */
+  private readRecord(offset: number, length: number): { head: string; structure: () => string } | undefined {
     if (this.fh === null) return undefined;
     let at = offset - this.windowStart;
     if (at < 0 || at + length > this.window.length) {
@@ -460,7 +505,12 @@ export class CacheFile {
     }
     const tab = checkRecord(this.window, at, at + length);
     if (tab < 0) return undefined;
-    return decodePayload(this.window.toString('utf8', tab + 1, at + length));
+    const end = at + length;
+    const split = this.window.indexOf(TAB, tab + 1);
+    if (split < 0 || split >= end) return undefined;
+    const head = this.window.toString('utf8', tab + 1, split);
+    const window = this.window;
+    return { head, structure: () => window.toString('utf8', split + 1, end) };
   }
 
   /** Opens (creating) the file for appending, replacing it first if it is not ours. */

@@ -16,7 +16,7 @@ import type { CacheFile } from './cache-file.js';
 import { fsyncDir } from './fsutil.js';
 import { LOC_CUR } from './message-table.js';
 import { writeMessage } from './deliver.js';
-import type { MessageIndex } from './mime/types.js';
+import type { DecodedHeaders, MessageIndex } from './mime/types.js';
 import { parseMessage } from './mime/parser.js';
 import { evaluateSearch, type SearchCandidate } from './search/evaluate.js';
 import type { SearchKey } from './search/query.js';
@@ -278,6 +278,14 @@ export class MaildirMailbox implements Mailbox {
     }
     const stream = createReadStream('', { fd: h, start, end: end - 1, autoClose: true, highWaterMark: 64 * 1024 });
     return new StreamedBytes(end - start, stream);
+  }
+
+  /** The decoded headers alone (SEARCH FROM/SUBJECT/…): from the cache without decoding the rest, else from index(). */
+  private async decodedHeaders(uid: number): Promise<DecodedHeaders> {
+    this.assertOpen();
+    const i = this.row(uid);
+    const cache = await this.idx.cache();
+    return cache.headers(this.idx.table.base[i]) ?? (await this.index(uid)).headers;
   }
 
   /** parses under way, so that a prefetch and the request it anticipates share one */
@@ -549,6 +557,7 @@ export class MaildirMailbox implements Mailbox {
           size: t.vsize[i] || t.rawSize[i],
           internalDate: () => self.internalDate(uid),
           index: () => self.index(uid),
+          headers: () => self.decodedHeaders(uid),
           readRange: (start, end) => self.rangeIterable(uid, start, end),
         };
       }

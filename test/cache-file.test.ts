@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { CacheFile, CACHE_FILE_NAME, type CachedMessage } from '../maildir/cache-file.js';
-import { decodeIndex, encodeIndex } from '../maildir/cache-codec.js';
+import { decodeHeaderTuple, decodeStructure, encodeHeaders, encodeStructure } from '../maildir/cache-codec.js';
 import { crc32, crc32Fallback } from '../maildir/cache-crc.js';
 import type { BodyPart, Envelope, MessageIndex } from '../maildir/mime/types.js';
 
@@ -143,8 +143,8 @@ function messageIndex(n: number): MessageIndex {
 const base = (n: number) => `1700000000.M${n}P4242Q${n}.mail.example.org,S=${2000 + n},W=${2060 + n}`;
 
 /** A record line exactly as the format describes it (written independently of the module). */
-function handRecord(b: string, payload: unknown): string {
-  const body = `${b}\t${JSON.stringify(payload)}`;
+function handRecord(b: string, head: unknown, structure: unknown = null): string {
+  const body = `${b}\t${JSON.stringify(head)}\t${JSON.stringify(structure)}`;
   return `${zlib.crc32(Buffer.from(body)).toString(16).padStart(8, '0')}\t${body}\n`;
 }
 
@@ -152,21 +152,29 @@ describe('cache codec', () => {
   it('round-trips a full index through JSON', () => {
     for (const n of [1, 7]) {
       const m = messageIndex(n);
-      expect(decodeIndex(JSON.parse(JSON.stringify(encodeIndex(m))))).toEqual(m);
+      const headers = decodeHeaderTuple(JSON.parse(JSON.stringify(encodeHeaders(m.headers))));
+      expect(headers).toEqual(m.headers);
+      expect(decodeStructure(JSON.parse(JSON.stringify(encodeStructure(m))), headers!)).toEqual(m);
     }
   });
 
   it('refuses anything that is not exactly its own output', () => {
-    const good = JSON.parse(JSON.stringify(encodeIndex(messageIndex(1)))) as unknown[];
+    const m = messageIndex(1);
+    const good = JSON.parse(JSON.stringify(encodeStructure(m))) as unknown[];
+    const decodeIndex = (v: unknown) => decodeStructure(v, m.headers);
     expect(decodeIndex(null)).toBeUndefined();
     expect(decodeIndex({ envelope: {} })).toBeUndefined();
-    expect(decodeIndex(good.slice(0, 4))).toBeUndefined();
+    expect(decodeIndex(good.slice(0, 3))).toBeUndefined();
     const badSize = [...good];
-    badSize[4] = '12';
+    badSize[3] = '12';
     expect(decodeIndex(badSize)).toBeUndefined();
     const badPart = JSON.parse(JSON.stringify(good)) as unknown[][];
     badPart[1][10] = null; // headerStart
     expect(decodeIndex(badPart)).toBeUndefined();
+    const headers = JSON.parse(JSON.stringify(encodeHeaders(m.headers))) as unknown[];
+    expect(decodeHeaderTuple(null)).toBeUndefined();
+    expect(decodeHeaderTuple(headers.slice(0, 8))).toBeUndefined();
+    expect(decodeHeaderTuple([...headers.slice(0, 8), 'not a date'])).toBeUndefined();
     // nesting deeper than any real message: refused, not a stack overflow
     let deep: unknown = (good[1] as unknown[]).slice();
     for (let i = 0; i < 5000; i++) {
@@ -174,7 +182,7 @@ describe('cache codec', () => {
       wrap[16] = [deep];
       deep = wrap;
     }
-    expect(decodeIndex([good[0], deep, good[2], good[3], good[4]])).toBeUndefined();
+    expect(decodeIndex([good[0], deep, good[2], good[3]])).toBeUndefined();
   });
 
   it('the CRC fallback agrees with the native one', () => {
@@ -274,7 +282,7 @@ describe('CacheFile', () => {
            let out = '';
            for (let k = 0; k < 10; k++) {
              const n = batch * 10 + k;
-             const body = 'child-' + n + '\\t' + JSON.stringify([n, null]) + ' '.repeat(n % 300);
+             const body = 'child-' + n + '\\t' + JSON.stringify([n, null]) + '\\tnull' + ' '.repeat(n % 300);
              out += crc32(Buffer.from(body)).toString(16).padStart(8, '0') + '\\t' + body + '\\n';
            }
            writeSync(fd, out);
@@ -347,6 +355,23 @@ describe('CacheFile', () => {
     expect(b.has(base(2))).toBe(false);
     for (const n of [0, 1, 3, 4]) expect(b.get(base(n))?.index).toEqual(messageIndex(n));
     expect(b.get('z')).toEqual({ internalDate: 9 });
+  });
+
+  it('answers headers() from the head of a record alone, buffered or stored', async () => {
+    const a = await openCache();
+    a.put(base(1), { internalDate: 1, index: messageIndex(1) });
+    expect(a.headers(base(1))).toEqual(messageIndex(1).headers); // still buffered
+    await a.flush();
+    const b = await openCache();
+    expect(b.headers(base(1))).toEqual(messageIndex(1).headers);
+    expect(b.headers('nobody')).toBeUndefined();
+    // a head that is fine beside a structure that is not: the headers still count, the index does not
+    const headers = encodeHeaders(messageIndex(2).headers);
+    await writeFile(cachePath(), (await headerOf()) + handRecord('half', [3, headers], ['garbage']) + handRecord('dateonly', [4, null]));
+    const c = await openCache();
+    expect(c.headers('half')).toEqual(messageIndex(2).headers);
+    expect(c.get('half')).toEqual({ internalDate: 3 });
+    expect(c.headers('dateonly')).toBeUndefined();
   });
 
   it('keeps the date when a CRC-valid record holds an index it cannot decode', async () => {

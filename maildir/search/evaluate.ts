@@ -46,6 +46,8 @@ export interface SearchCandidate {
   internalDate(): Promise<Date>;
   /** parsed structure + decoded headers (cached by the caller) */
   index(): Promise<MessageIndex>;
+  /** just the decoded headers, when they can be had more cheaply than index() */
+  headers?(): Promise<DecodedHeaders>;
   /** raw bytes of [start, end) of the message file */
   readRange(start: number, end: number): AsyncIterable<Buffer>;
 }
@@ -185,6 +187,7 @@ export function needsBody(key: SearchKey): boolean {
 /** Per-message state: every expensive lookup is done at most once per message. */
 class MessageContext {
   private indexPromise: Promise<MessageIndex> | null = null;
+  private headersPromise: Promise<DecodedHeaders> | null = null;
   private headerPromise: Promise<HeaderField[]> | null = null;
   private readonly decoded = new Map<HeaderField, string>();
 
@@ -197,6 +200,15 @@ class MessageContext {
   index(): Promise<MessageIndex> {
     this.indexPromise ??= this.candidate.index();
     return this.indexPromise;
+  }
+
+  /** The decoded headers: from the index if it is wanted anyway, else on their own. */
+  headers(): Promise<DecodedHeaders> {
+    if (this.headersPromise === null) {
+      const own = this.indexPromise === null ? this.candidate.headers?.() : undefined;
+      this.headersPromise = own ?? this.index().then((idx) => idx.headers);
+    }
+    return this.headersPromise;
   }
 
   /** The top-level header fields, raw (read once, bounded by maxScanBytes). */
@@ -248,9 +260,10 @@ function evalNode(node: Node, ctx: MessageContext): Result {
         return compareDay(node.op, dayOfInstant(ms, offset), node.day);
       });
     case 'sentdate':
+      // (the day is the one in the Date: header's own zone, so the raw date in the envelope is needed)
       return ctx.index().then((idx) => compareDay(node.op, sentDay(idx.headers.date, idx.envelope.date), node.day));
     case 'fastHeader':
-      return ctx.index().then((idx) => foldForSearch(idx.headers[node.field]).includes(node.needle));
+      return ctx.headers().then((h) => foldForSearch(h[node.field]).includes(node.needle));
     case 'rawHeader':
       return ctx.headerFields().then((fields) => {
         for (const f of fields) {
