@@ -310,6 +310,11 @@ export class CacheFile {
     return r;
   }
 
+  /** entries put() and not yet handed to a flush */
+  get unflushed(): number {
+    return this.pending.size;
+  }
+
   /** Buffers `m` merged over what is known for `base`; written by the next flush(). */
   put(base: string, m: CachedMessage): void {
     const prev = this.get(base);

@@ -68,6 +68,9 @@ export interface WrittenFile {
   date?: number;
 }
 
+/** buffered cache entries that make a flush start at once */
+const CACHE_FLUSH_BATCH = 500;
+
 export class FolderIndex {
   readonly table = new MessageTable();
   readonly uidlist: Uidlist;
@@ -101,6 +104,7 @@ export class FolderIndex {
   readonly handles = new Set<{ readonly seenModseq: number }>();
   private cacheFile: Promise<CacheFile> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  private batchFlushing = false;
 
   constructor(
     readonly dir: string,
@@ -568,8 +572,21 @@ export class FolderIndex {
     return this.cacheFile;
   }
 
-  /** Parsed entries are appended in batches, shortly after they are made. */
-  scheduleCacheFlush(): void {
+  /**
+   * Parsed entries are appended in batches, shortly after they are made, or
+   * at once when a batch is full: a FETCH that parses a cold folder may not
+   * let a timer run for a long while, and every buffered entry holds a whole
+   * MessageIndex (measured: 100,000 of them held 480 MB of heap).
+   */
+  scheduleCacheFlush(unflushed: number): void {
+    if (unflushed >= CACHE_FLUSH_BATCH) {
+      // one batch on its way at a time; what comes meanwhile waits for the next
+      if (!this.batchFlushing) {
+        this.batchFlushing = true;
+        void this.flushCache().finally(() => (this.batchFlushing = false));
+      }
+      return;
+    }
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;

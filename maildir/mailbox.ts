@@ -339,7 +339,7 @@ export class MaildirMailbox implements Mailbox {
     const j = this.idx.table.find(uid);
     const date = j >= 0 && this.idx.table.date[j] !== 0 ? this.idx.table.date[j] : (cache.get(base)?.internalDate ?? mtime);
     cache.put(base, { index, internalDate: date });
-    this.idx.scheduleCacheFlush();
+    this.idx.scheduleCacheFlush(cache.unflushed);
     if (j >= 0) {
       if (this.idx.table.vsize[j] === 0) this.idx.table.vsize[j] = index.size;
       if (this.idx.table.date[j] === 0) this.idx.table.date[j] = date;
@@ -366,7 +366,7 @@ export class MaildirMailbox implements Mailbox {
       }
       ms = Math.floor(ms);
       cache.put(base, { internalDate: ms });
-      this.idx.scheduleCacheFlush();
+      this.idx.scheduleCacheFlush(cache.unflushed);
     }
     const j = t.find(uid);
     if (j >= 0) t.date[j] = ms;
@@ -558,14 +558,15 @@ export class MaildirMailbox implements Mailbox {
           internalDate: () => self.internalDate(uid),
           index: () => self.index(uid),
           headers: () => self.decodedHeaders(uid),
-          readRange: (start, end) => self.rangeIterable(uid, start, end),
+          readRange: wholeOnce(self, uid),
         };
       }
     }
     return evaluateSearch(q, candidates(this));
   }
 
-  private async *rangeIterable(uid: number, start: number, end: number): AsyncGenerator<Buffer> {
+  /** @internal (search candidates) */
+  async *rangeIterable(uid: number, start: number, end: number): AsyncGenerator<Buffer> {
     const r = await this.read(uid, { start, length: end - start });
     if (r.bytes) {
       if (r.bytes.length) yield r.bytes;
@@ -644,3 +645,25 @@ function usesSize(k: SearchKey): boolean {
   }
 }
 
+/**
+ * readRange for one search candidate: a small message is read once, whole,
+ * and every range (the header, then each text part) is cut from that; a
+ * large one is read range by range.
+ */
+function wholeOnce(mb: MaildirMailbox, uid: number): (start: number, end: number) => AsyncIterable<Buffer> {
+  let whole: Promise<Buffer | null> | null = null;
+  return async function* (start, end) {
+    whole ??= mb.read(uid).then((r) => {
+      if (r.bytes) return r.bytes;
+      r.release();
+      return null;
+    });
+    const bytes = await whole;
+    if (bytes === null) {
+      yield* mb.rangeIterable(uid, start, end);
+      return;
+    }
+    const part = bytes.subarray(Math.min(start, bytes.length), Math.min(end, bytes.length));
+    if (part.length > 0) yield part;
+  };
+}

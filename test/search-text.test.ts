@@ -50,6 +50,11 @@ describe('StreamingFinder', () => {
     ['hello world', 'hello wor ld', false],
     ['aab', 'aaab', true],
     ['needle', 'need le', false],
+    // needles without white space take the case-fold-only path: same answers
+    ['money', 'send\t\tMONEY\r\n  now', true],
+    ['ab', 'a b', false],
+    ['b\u00a0', 'a b', false],
+    ['x', 'X', true],
   ];
 
   it.each(cases)('%s in %s at every split point', (needle, text, expected) => {

@@ -28,40 +28,83 @@ function base64Stage(): ByteStage {
   return { write: (c) => take(c.toString('latin1'), false), end: () => take('', true) };
 }
 
-const HEX = /^[0-9A-Fa-f]{2}$/;
+const NOTHING = Buffer.alloc(0);
+const EQ = 0x3d;
+const CR = 0x0d;
+const LF = 0x0a;
+/** whitespace after "=" beyond this is not a soft line break in the making (RFC 2045 6.7: lines are at most 76) */
+const MAX_SOFT_BREAK_PAD = 78;
 
+function hexValue(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
+}
+
+/**
+ * Quoted-printable, one pass over the bytes: "=XX" becomes the byte, "=" then
+ * optional spaces/tabs then a line break is a soft line break (RFC 2045 6.7
+ * rules 1 and 5), anything else after "=" keeps the "=" as it is. An "=" too
+ * close to the end of a chunk to decide is carried into the next one.
+ */
 function quotedPrintableStage(): ByteStage {
-  let carry = '';
-  const decode = (s: string, final: boolean): Buffer => {
-    let text = carry + s;
-    carry = '';
-    if (!final) {
-      // an "=" near the end may start an escape or a soft break continued in the next chunk
-      const eq = text.lastIndexOf('=');
-      if (eq >= 0 && text.length - eq < 3 + 1 && !/^=[0-9A-Fa-f]{2}$/.test(text.slice(eq))) {
-        carry = text.slice(eq);
-        text = text.slice(0, eq);
+  let carry: Buffer = NOTHING;
+  const decode = (chunk: Buffer, final: boolean): Buffer => {
+    const b = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    carry = NOTHING;
+    const n = b.length;
+    const out = Buffer.allocUnsafe(n);
+    let o = 0;
+    let i = 0;
+    const hold = (): boolean => {
+      if (final) return false;
+      carry = Buffer.from(b.subarray(i));
+      return true;
+    };
+    while (i < n) {
+      const eq = b.indexOf(EQ, i);
+      const stop = eq < 0 ? n : eq;
+      if (stop > i) o += b.copy(out, o, i, stop);
+      if (eq < 0) break;
+      i = eq;
+      let j = i + 1;
+      while (j < n && j - i <= MAX_SOFT_BREAK_PAD && (b[j] === 0x20 || b[j] === 0x09)) j++;
+      if (j >= n) {
+        if (hold()) break;
+      } else if (b[j] === LF) {
+        i = j + 1;
+        continue;
+      } else if (b[j] === CR) {
+        if (j + 1 >= n) {
+          if (hold()) break;
+        } else if (b[j + 1] === LF) {
+          i = j + 2;
+          continue;
+        }
+      } else if (j === i + 1) {
+        if (i + 2 >= n) {
+          if (hold()) break;
+        } else {
+          const hi = hexValue(b[i + 1]);
+          const lo = hexValue(b[i + 2]);
+          if (hi >= 0 && lo >= 0) {
+            out[o++] = hi * 16 + lo;
+            i += 3;
+            continue;
+          }
+        }
       }
+      out[o++] = EQ; // not an escape: the "=" stays, what follows is read as usual
+      i++;
     }
-    // soft line breaks (RFC 2045 6.7 rule 5), also with trailing whitespace before the break
-    text = text.replace(/=[ \t]*\r?\n/g, '');
-    const out: number[] = [];
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 0x3d && HEX.test(text.slice(i + 1, i + 3))) {
-        out.push(parseInt(text.slice(i + 1, i + 3), 16));
-        i += 2;
-      } else {
-        out.push(c & 0xff);
-      }
-    }
-    return Buffer.from(out);
+    return out.subarray(0, o);
   };
-  return { write: (c) => decode(c.toString('latin1'), false), end: () => decode('', true) };
+  return { write: (c) => decode(c, false), end: () => decode(NOTHING, true) };
 }
 
 function identityStage(): ByteStage {
-  return { write: (c) => c, end: () => Buffer.alloc(0) };
+  return { write: (c) => c, end: () => NOTHING };
 }
 
 interface TextStage {
@@ -80,25 +123,25 @@ function charsetStage(charset: string | null): TextStage {
   // (not inside a streaming TextDecoder) so that no byte is lost on the switch.
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   let latin1 = false;
-  let pending = Buffer.alloc(0);
+  let pending = NOTHING;
   return {
     write(b) {
       if (latin1) return b.toString('latin1');
       const all = pending.length > 0 ? Buffer.concat([pending, b]) : b;
       const cut = completeUtf8Prefix(all);
-      pending = Buffer.from(all.subarray(cut));
+      pending = cut === all.length ? NOTHING : Buffer.from(all.subarray(cut));
       try {
         return utf8.decode(all.subarray(0, cut));
       } catch {
         latin1 = true;
         const rest = pending;
-        pending = Buffer.alloc(0);
+        pending = NOTHING;
         return all.subarray(0, cut).toString('latin1') + rest.toString('latin1');
       }
     },
     end() {
       const rest = pending;
-      pending = Buffer.alloc(0);
+      pending = NOTHING;
       if (rest.length === 0) return '';
       try {
         return utf8.decode(rest);

@@ -59,6 +59,9 @@ export interface SearchOptions {
   timezoneOffsetMinutes?: number;
 }
 
+/** longest stretch of searching before the event loop gets a turn */
+const TURN_EVERY_MS = 10;
+
 export const DEFAULT_MAX_BODY_SCAN_BYTES = 16 * 1024 * 1024;
 /** messages evaluated at once when a query reads files */
 const SEARCH_IN_FLIGHT = 8;
@@ -361,7 +364,14 @@ export async function evaluateSearch(
       if (await w.match) out.push(w.uid);
     }
   };
+  let lastTurn = performance.now();
   const add = async (c: SearchCandidate) => {
+    // Small files are read with blocking calls, so a long search would hold
+    // the process: every few milliseconds, let other sessions have a turn.
+    if (performance.now() - lastTurn >= TURN_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastTurn = performance.now();
+    }
     const match = consider(c);
     match.catch(() => undefined); // awaited, in order, by drain()
     window.push({ uid: c.uid, match });

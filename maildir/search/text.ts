@@ -23,13 +23,13 @@ const WHITE_SPACE_RUN = /\s+/g;
 
 /** Fold text for comparison (see the file comment). */
 export function foldForSearch(text: string): string {
-  let folded: string;
-  if (ASCII_ONLY.test(text)) {
-    folded = text.toLowerCase();
-  } else {
-    folded = text.normalize('NFKC').toUpperCase().toLowerCase().replace(/ς/g, 'σ');
-  }
-  return folded.replace(WHITE_SPACE_RUN, ' ');
+  return foldCase(text).replace(WHITE_SPACE_RUN, ' ');
+}
+
+/** Steps 1 and 2 of the fold (no white space folding). */
+function foldCase(text: string): string {
+  if (ASCII_ONLY.test(text)) return text.toLowerCase();
+  return text.normalize('NFKC').toUpperCase().toLowerCase().replace(/ς/g, 'σ');
 }
 
 /** One-shot case-insensitive substring test with the fold above; `needle` is already folded. */
@@ -52,6 +52,12 @@ const MAX_HELD_BACK = 1024;
  */
 export class StreamingFinder {
   private readonly needle: string;
+  /**
+   * Whether white space must be folded at all: a needle without white space
+   * can only match inside a run of non-space characters, which folding white
+   * space leaves unchanged, so then case folding alone gives the same answer.
+   */
+  private readonly foldSpaces: boolean;
   /** raw text not yet folded: it may still combine with what comes next */
   private pending = '';
   /** folded tail of what was already searched, needle.length - 1 long at most */
@@ -63,6 +69,7 @@ export class StreamingFinder {
   /** @param foldedNeedle a needle already passed through foldForSearch, non-empty */
   constructor(foldedNeedle: string) {
     this.needle = foldedNeedle;
+    this.foldSpaces = foldedNeedle.includes(' ');
     this.found = foldedNeedle === '';
   }
 
@@ -94,17 +101,24 @@ export class StreamingFinder {
   }
 
   private search(rawPiece: string): void {
-    let folded = foldForSearch(rawPiece);
-    // Two pieces folded separately may each contribute a space to one run of white space.
-    if (this.endsWithSpace && folded.startsWith(' ')) folded = folded.slice(1);
+    let folded: string;
+    if (this.foldSpaces) {
+      folded = foldForSearch(rawPiece);
+      // Two pieces folded separately may each contribute a space to one run of white space.
+      if (this.endsWithSpace && folded.startsWith(' ')) folded = folded.slice(1);
+    } else {
+      folded = foldCase(rawPiece);
+    }
     if (folded === '') return;
-    const combined = this.window + folded;
-    if (combined.includes(this.needle)) {
+    const keep = this.needle.length - 1;
+    // (the piece and the seam with the window are searched apart: no copy of the whole piece)
+    const seam = this.window + folded.slice(0, keep);
+    if (seam.includes(this.needle) || folded.includes(this.needle)) {
       this.found = true;
       return;
     }
-    const keep = this.needle.length - 1;
-    this.window = keep > 0 ? combined.slice(-keep) : '';
+    const combinedTail = folded.length >= keep ? folded.slice(folded.length - keep) : (this.window + folded).slice(-keep);
+    this.window = keep > 0 ? combinedTail : '';
     this.endsWithSpace = folded.endsWith(' ');
   }
 }

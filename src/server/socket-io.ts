@@ -40,6 +40,9 @@ export interface SocketIOOptions {
 }
 
 const RESOLVED = Promise.resolve();
+/** longest stretch of writing before the event loop gets a turn */
+const TURN_EVERY_MS = 10;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function isLoopback(address: string): boolean {
   const a = normalizeAddress(address);
@@ -60,6 +63,7 @@ export class SocketSessionIO implements SessionIO {
   private pending: Buffer[] = [];
   private delivering = false;
   private corked = false;
+  private lastTurn = performance.now();
   private isClosed = false;
   private upgrading = false;
   private drainWaiters: (() => void)[] = [];
@@ -123,10 +127,25 @@ export class SocketSessionIO implements SessionIO {
       this.sock.cork();
       setImmediate(() => this.uncork());
     }
-    if (this.sock.write(data)) return RESOLVED;
+    if (this.sock.write(data)) return this.turnDue() ? nextTurn() : RESOLVED;
     // The buffer is full: flush now ('drain' never comes while corked) and wait.
     this.uncork();
-    return this.waitDrain();
+    const drained = this.waitDrain();
+    return this.turnDue() ? drained.then(nextTurn) : drained;
+  }
+
+  /**
+   * Whether a session that has been writing for a while should let the event
+   * loop turn. On loopback the kernel takes data as fast as we make it, and
+   * Node reports a completed write without ever returning to the loop, so a
+   * FETCH 1:* could otherwise hold the process for seconds: no other session
+   * served, no timer, no file I/O completed (the cache flush included).
+   */
+  private turnDue(): boolean {
+    const now = performance.now();
+    if (now - this.lastTurn < TURN_EVERY_MS) return false;
+    this.lastTurn = now;
+    return true;
   }
 
   async pipe(source: AsyncIterable<Buffer>): Promise<void> {
