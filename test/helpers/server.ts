@@ -53,6 +53,12 @@ export async function startInProcess(dir: string, tune: (c: Config) => void = ()
   config.hostname = 'mail.example.test';
   config.imap.port = 0;
   config.imap.tlsPort = 0;
+  // only IMAP: the default POP3 and SMTP ports are fixed numbers, which test files running side by side would fight over
+  config.pop3.port = false;
+  config.pop3.tlsPort = false;
+  config.smtp.port = false;
+  config.smtp.submissionPort = false;
+  config.smtp.tlsPort = false;
   config.auth.failureDelayMs = 10;
   tune(config);
   const logs: Record<string, unknown>[] = [];
