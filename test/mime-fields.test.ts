@@ -5,7 +5,7 @@ import { parseAddressList } from '../maildir/mime/address.js';
 import { decodeParamValue, findParam, parseContentType, parseStructuredValue } from '../maildir/mime/content-type.js';
 import { decodeHeaderValue } from '../maildir/mime/decode.js';
 import { buildEnvelope } from '../maildir/mime/envelope.js';
-import { parseHeaderFields } from '../maildir/mime/header-fields.js';
+import { parseHeaderFields, STRUCTURE_FIELDS } from '../maildir/mime/header-fields.js';
 
 const addr = (name: string | null, mailbox: string | null, host: string | null, adl: string | null = null) => ({ name, adl, mailbox, host });
 
@@ -101,5 +101,38 @@ describe('decodeHeaderValue', () => {
   it('8-bit raw bytes: UTF-8 if valid, otherwise windows-1252', () => {
     expect(decodeHeaderValue(Buffer.from('Grüße', 'utf8').toString('latin1'))).toBe('Grüße');
     expect(decodeHeaderValue('caf\xe9 \x93q\x94')).toBe('café “q”');
+  });
+});
+
+describe('parseHeaderFields', () => {
+  const parse = (text: string, wanted?: ReadonlySet<string>) => parseHeaderFields(Buffer.from(text, 'latin1'), wanted);
+
+  it('lower-cases names, unfolds values (RFC 5322 2.2.3: the WSP stays), trims both ends', () => {
+    expect(parse('Subject:  Hello\r\n\tthere \r\nX-Empty:\r\nTo : a@b\n')).toEqual([
+      { name: 'subject', value: 'Hello\tthere' },
+      { name: 'x-empty', value: '' },
+      { name: 'to', value: 'a@b' },
+    ]);
+  });
+
+  it('skips lines that are no field: no colon, a name with white space, an mbox From line', () => {
+    expect(parse('From someone Mon Sep 2\nbad line\nNa me: x\n: nameless\nOk: y\n')).toEqual([{ name: 'ok', value: 'y' }]);
+  });
+
+  it('a fold may carry the colon, and blank lines inside a fold do not end it', () => {
+    expect(parse('Name\n : value\nSubject: a\n\n b\n')).toEqual([
+      { name: 'name', value: 'value' },
+      { name: 'subject', value: 'a b' },
+    ]);
+  });
+
+  it('with a wanted set, only those fields come back, in order', () => {
+    const text = 'Received: from x\n\tby y\nFrom: a@b\nX-Mailer: m\nSubject: s\nfrom: second@b\n';
+    expect(parse(text, STRUCTURE_FIELDS)).toEqual([
+      { name: 'from', value: 'a@b' },
+      { name: 'subject', value: 's' },
+      { name: 'from', value: 'second@b' },
+    ]);
+    expect(parse(text).map((f) => f.name)).toEqual(['received', 'from', 'x-mailer', 'subject', 'from']);
   });
 });

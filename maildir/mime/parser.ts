@@ -33,7 +33,7 @@
 import { findParam } from './content-type.js';
 import { buildDecodedHeaders } from './decoded-headers.js';
 import { buildEnvelope } from './envelope.js';
-import { parseHeaderFields, type HeaderField } from './header-fields.js';
+import { parseHeaderFields, STRUCTURE_FIELDS, type HeaderField } from './header-fields.js';
 import { isType, partHeader, textPlainDefault, type PartHeader } from './part-header.js';
 import type { BodyPart, DecodedHeaders, Envelope, MessageIndex } from './types.js';
 
@@ -359,7 +359,8 @@ export class MimeParser {
     let ph: PartHeader;
     try {
       this.takeSpan(f, false);
-      fields = parseHeaderFields(f.headerChunks.length === 1 ? f.headerChunks[0]! : Buffer.concat(f.headerChunks, f.headerStored));
+      const block = f.headerChunks.length === 1 ? f.headerChunks[0]! : Buffer.concat(f.headerChunks, f.headerStored);
+      fields = parseHeaderFields(block, STRUCTURE_FIELDS);
       ph = partHeader(fields, f.inDigest);
     } catch {
       ph = partHeader([], f.inDigest);
