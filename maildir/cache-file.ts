@@ -157,11 +157,12 @@ function persistable(base: string): boolean {
 function encodeRecord(base: string, m: CachedMessage): Buffer {
   const head = JSON.stringify([m.internalDate ?? null, m.index === undefined ? null : encodeHeaders(m.index.headers)]);
   const structure = m.index === undefined ? 'null' : JSON.stringify(encodeStructure(m.index));
-  const body = Buffer.from(`${base}\t${head}\t${structure}`, 'utf8');
-  const line = Buffer.allocUnsafe(body.length + 10);
-  line.write(crc32(body).toString(16).padStart(8, '0'), 0, 'latin1');
+  const text = `${base}\t${head}\t${structure}`;
+  // written once, in place: the CRC is computed over the bytes where they lie
+  const line = Buffer.allocUnsafe(Buffer.byteLength(text, 'utf8') + 10);
+  line.write(text, 9, 'utf8');
+  line.write(crc32(line.subarray(9, line.length - 1)).toString(16).padStart(8, '0'), 0, 'latin1');
   line[8] = TAB;
-  body.copy(line, 9);
   line[line.length - 1] = NL;
   return line;
 }

@@ -69,6 +69,32 @@ describe('index cache', () => {
   });
 });
 
+describe('parsing into one shared read buffer', () => {
+  it('an index made earlier is untouched by the parses after it (it holds no view of the bytes)', async () => {
+    const store = new MaildirStore({ rootOf: () => root() });
+    const u = await store.forUser('a');
+    const multipart = (n: number) =>
+      Buffer.from(
+        `From: Sender ${n} <s${n}@example.test>\nTo: r@example.test\nSubject: message number ${n}\n` +
+          `Content-Type: multipart/mixed; boundary="b${n}"\n\n--b${n}\nContent-Type: text/plain; charset=utf-8\n\n` +
+          `${'body text '.repeat(50 + n)}\n--b${n}\nContent-Type: application/octet-stream; name="f${n}.bin"\n\nxyz\n--b${n}--\n`,
+      );
+    const uids: number[] = [];
+    for (let n = 0; n < 6; n++) uids.push((await u.append('INBOX', multipart(n))).uid);
+    const mb = await u.open('INBOX', { readOnly: true });
+    const first = await Promise.all(uids.map((uid) => mb.index(uid)));
+    const snapshot = JSON.stringify(first);
+    // what the same bytes give when nothing else is parsed in between
+    const { parseMessage } = await import('../maildir/mime/parser.js');
+    for (let n = 0; n < 6; n++) expect(JSON.stringify(first[n])).toBe(JSON.stringify(await parseMessage(multipart(n))));
+    // parse more messages (other bytes through the same buffer); the earlier indexes must not change
+    for (let n = 6; n < 12; n++) await mb.index((await u.append('INBOX', multipart(n * 7))).uid);
+    expect(JSON.stringify(first)).toBe(snapshot);
+    await mb.close();
+    await store.close();
+  });
+});
+
 describe('change notification', () => {
   it('a file dropped into new/ by another program wakes a listener; so does an append in this process', async () => {
     const store = new MaildirStore({ rootOf: () => root() });

@@ -4,38 +4,54 @@
  * string (CR, LF, NUL, 8-bit bytes, or long) becomes a literal.
  */
 
-/** Is `s` safe inside a quoted string? (RFC 3501 4.3: no CR/LF/NUL, 7-bit; we also cap length) */
-function quotable(s: string): boolean {
-  if (s.length > 1024) return false;
+const LITERAL = 0;
+const PLAIN = 1;
+const ESCAPED = 2;
+
+/**
+ * How `s` can be sent: as a literal (RFC 3501 4.3: CR, LF, NUL or 8-bit
+ * bytes cannot be quoted; we also cap the length), quoted as it is, or
+ * quoted with `\` and `"` escaped.
+ */
+function quoting(s: string): number {
+  if (s.length > 1024) return LITERAL;
+  let kind = PLAIN;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0 || c === 10 || c === 13 || c > 0x7e) return false;
+    if (c === 0 || c === 10 || c === 13 || c > 0x7e) return LITERAL;
+    if (c === 0x22 || c === 0x5c) kind = ESCAPED;
   }
-  return true;
+  return kind;
+}
+
+function quoted(s: string, kind: number): string {
+  return kind === PLAIN ? '"' + s + '"' : '"' + s.replace(/[\\"]/g, (m) => '\\' + m) + '"';
 }
 
 /** A string as quoted or, when needed, as a literal. `s` is text whose bytes are its UTF-8 encoding. */
 export function imapString(s: string): string {
-  if (quotable(s)) return '"' + s.replace(/[\\"]/g, (m) => '\\' + m) + '"';
+  const kind = quoting(s);
+  if (kind !== LITERAL) return quoted(s, kind);
   return `{${Buffer.byteLength(s)}}\r\n${s}`;
 }
 
 /**
  * A string given as raw bytes decoded latin1 (how maildir/mime keeps raw
- * header values): returned as a Buffer so 8-bit bytes go out unchanged.
+ * header values), answered latin1 too: one character per byte, so 8-bit
+ * bytes go out unchanged when the response is encoded as latin1.
  */
-export function imapStringRaw(latin1: string): Buffer {
-  if (quotable(latin1)) return Buffer.from('"' + latin1.replace(/[\\"]/g, (m) => '\\' + m) + '"', 'latin1');
-  const bytes = Buffer.from(latin1, 'latin1');
-  return Buffer.concat([Buffer.from(`{${bytes.length}}\r\n`), bytes]);
+export function imapStringRaw(latin1: string): string {
+  const kind = quoting(latin1);
+  if (kind !== LITERAL) return quoted(latin1, kind);
+  return `{${latin1.length}}\r\n${latin1}`;
 }
 
 export function nstring(s: string | null): string {
   return s === null ? 'NIL' : imapString(s);
 }
 
-export function nstringRaw(latin1: string | null): Buffer {
-  return latin1 === null ? Buffer.from('NIL') : imapStringRaw(latin1);
+export function nstringRaw(latin1: string | null): string {
+  return latin1 === null ? 'NIL' : imapStringRaw(latin1);
 }
 
 /** astring: an atom when possible (RFC 3501 ATOM-CHAR), else a string. */

@@ -17,10 +17,10 @@ import type { BodyPart } from '../../../maildir/mime/types.js';
 import { imapStringRaw, nstringRaw } from '../serialize.js';
 import { writeEnvelope } from './envelope.js';
 
-const NIL = Buffer.from('NIL');
-const SP = Buffer.from(' ');
-const OPEN = Buffer.from('(');
-const CLOSE = Buffer.from(')');
+const NIL = 'NIL';
+const SP = ' ';
+const OPEN = '(';
+const CLOSE = ')';
 const DEFAULT_CHARSET: [string, string] = ['charset', 'us-ascii'];
 const EMPTY_ENVELOPE = {
   date: null, subject: null, from: null, sender: null, replyTo: null,
@@ -29,7 +29,7 @@ const EMPTY_ENVELOPE = {
 
 const lower = (s: string): string => s.toLowerCase();
 
-function paramList(params: readonly [string, string][] | null, out: Buffer[]): void {
+function paramList(params: readonly [string, string][] | null, out: string[]): void {
   if (params === null || params.length === 0) {
     out.push(NIL);
     return;
@@ -43,7 +43,7 @@ function paramList(params: readonly [string, string][] | null, out: Buffer[]): v
 }
 
 /** `dsp lang loc`, shared by single parts and multiparts */
-function commonExtension(p: BodyPart, out: Buffer[]): void {
+function commonExtension(p: BodyPart, out: string[]): void {
   out.push(SP);
   if (p.disposition === null) out.push(NIL);
   else {
@@ -73,7 +73,7 @@ function emptyTextBody(): BodyPart {
 }
 
 /** Appends one part's body structure, without the outer parentheses. */
-function writePart(p: BodyPart, extended: boolean, out: Buffer[]): void {
+function writePart(p: BodyPart, extended: boolean, out: string[]): void {
   if (p.parts !== undefined && p.parts.length > 0) {
     for (const child of p.parts) {
       out.push(OPEN);
@@ -94,15 +94,15 @@ function writePart(p: BodyPart, extended: boolean, out: Buffer[]): void {
   let params = p.params;
   if (isText && !(params ?? []).some(([k]) => lower(k) === 'charset')) params = [...(params ?? []), DEFAULT_CHARSET];
   paramList(params, out);
-  out.push(SP, nstringRaw(p.id), SP, nstringRaw(p.description), SP, imapStringRaw(p.encoding), SP, Buffer.from(String(p.size)));
+  out.push(SP, nstringRaw(p.id), SP, nstringRaw(p.description), SP, imapStringRaw(p.encoding), SP, String(p.size));
   if (isText) {
-    out.push(SP, Buffer.from(String(p.lines)));
+    out.push(SP, String(p.lines));
   } else if (isMessage) {
     out.push(SP);
     writeEnvelope(p.message?.envelope ?? EMPTY_ENVELOPE, out);
     out.push(SP, OPEN);
     writePart(p.message?.body ?? emptyTextBody(), extended, out);
-    out.push(CLOSE, SP, Buffer.from(String(p.lines)));
+    out.push(CLOSE, SP, String(p.lines));
   }
   if (!extended) return;
   out.push(SP, nstringRaw(p.md5));
@@ -113,9 +113,9 @@ function writePart(p: BodyPart, extended: boolean, out: Buffer[]): void {
  * The parenthesised structure of a message's body: `extended` true for
  * BODYSTRUCTURE, false for BODY.
  */
-export function renderBodyStructure(body: BodyPart, extended: boolean): Buffer {
-  const out: Buffer[] = [OPEN];
+export function renderBodyStructure(body: BodyPart, extended: boolean): string {
+  const out: string[] = [OPEN];
   writePart(body, extended, out);
   out.push(CLOSE);
-  return Buffer.concat(out);
+  return out.join('');
 }
