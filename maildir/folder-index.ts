@@ -103,6 +103,8 @@ export class FolderIndex {
   /** open views on this folder (their progress through the change log) */
   readonly handles = new Set<{ readonly seenModseq: number }>();
   private cacheFile: Promise<CacheFile> | null = null;
+  /** the cache once open (for callers that can do without waiting) */
+  openedCache: CacheFile | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private batchFlushing = false;
 
@@ -568,7 +570,13 @@ export class FolderIndex {
 
   /** The persistent cache of parsed fields, opened on first use. */
   cache(): Promise<CacheFile> {
-    if (!this.cacheFile) this.cacheFile = CacheFile.open(this.dir);
+    if (!this.cacheFile) {
+      const opening = CacheFile.open(this.dir);
+      this.cacheFile = opening;
+      void opening.then((c) => {
+        if (this.cacheFile === opening) this.openedCache = c;
+      });
+    }
     return this.cacheFile;
   }
 
@@ -616,6 +624,7 @@ export class FolderIndex {
     await this.flushCache();
     const c = this.cacheFile;
     this.cacheFile = null;
+    this.openedCache = null;
     if (c) await (await c).close().catch(() => {});
   }
 

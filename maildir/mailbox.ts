@@ -282,12 +282,19 @@ export class MaildirMailbox implements Mailbox {
     return new StreamedBytes(end - start, stream);
   }
 
-  /** The decoded headers alone (SEARCH FROM/SUBJECT/…): from the cache without decoding the rest, else from index(). */
-  private async decodedHeaders(uid: number): Promise<DecodedHeaders> {
+  /**
+   * The decoded headers alone (SEARCH FROM/SUBJECT/…): from the cache without
+   * decoding the rest, else from index(). Synchronous when the cache is open
+   * and has them (the common case: a search over 100,000 cached messages then
+   * makes no promise per message).
+   */
+  /** @internal (search candidates) */
+  decodedHeaders(uid: number): DecodedHeaders | Promise<DecodedHeaders> {
     this.assertOpen();
-    const i = this.row(uid);
-    const cache = await this.idx.cache();
-    return cache.headers(this.idx.table.base[i]) ?? (await this.index(uid)).headers;
+    const base = this.idx.table.base[this.row(uid)];
+    const hit = this.idx.openedCache?.headers(base);
+    if (hit !== undefined) return hit;
+    return this.idx.cache().then(async (cache) => cache.headers(base) ?? (await this.index(uid)).headers);
   }
 
   /** parses under way, so that a prefetch and the request it anticipates share one */
@@ -555,16 +562,7 @@ export class MaildirMailbox implements Mailbox {
       for (const uid of self.view) {
         const i = t.find(uid);
         if (i < 0) continue;
-        yield {
-          uid,
-          flags: flagsFromBits(t.flags[i], self.idx.keywords),
-          recent: self.recentSet.has(uid),
-          size: t.vsize[i] || t.rawSize[i],
-          internalDate: () => self.internalDate(uid),
-          index: () => self.index(uid),
-          headers: () => self.decodedHeaders(uid),
-          readRange: wholeOnce(self, uid),
-        };
+        yield new Candidate(self, uid, t.flags[i], self.recentSet.has(uid), t.vsize[i] || t.rawSize[i]);
       }
     }
     return evaluateSearch(q, candidates(this));
@@ -651,24 +649,52 @@ function usesSize(k: SearchKey): boolean {
 }
 
 /**
- * readRange for one search candidate: a small message is read once, whole,
- * and every range (the header, then each text part) is cut from that; a
- * large one is read range by range.
+ * One message as SEARCH sees it. A class, not an object of closures: a search
+ * makes one per message, and most look at two or three fields of it.
  */
-function wholeOnce(mb: MaildirMailbox, uid: number): (start: number, end: number) => AsyncIterable<Buffer> {
-  let whole: Promise<Buffer | null> | null = null;
-  return async function* (start, end) {
-    whole ??= mb.read(uid).then((r) => {
+class Candidate implements SearchCandidate {
+  private whole: Promise<Buffer | null> | null = null;
+
+  constructor(
+    private readonly mb: MaildirMailbox,
+    readonly uid: number,
+    private readonly bits: number,
+    readonly recent: boolean,
+    readonly size: number,
+  ) {}
+
+  get flags(): string[] {
+    return flagsFromBits(this.bits, this.mb.idx.keywords);
+  }
+
+  internalDate(): Promise<Date> {
+    return this.mb.internalDate(this.uid);
+  }
+
+  index(): Promise<MessageIndex> {
+    return this.mb.index(this.uid);
+  }
+
+  headers(): DecodedHeaders | Promise<DecodedHeaders> {
+    return this.mb.decodedHeaders(this.uid);
+  }
+
+  /**
+   * A small message is read once, whole, and every range (the header, then
+   * each text part) is cut from that; a large one is read range by range.
+   */
+  async *readRange(start: number, end: number): AsyncIterable<Buffer> {
+    this.whole ??= this.mb.read(this.uid).then((r) => {
       if (r.bytes) return r.bytes;
       r.release();
       return null;
     });
-    const bytes = await whole;
+    const bytes = await this.whole;
     if (bytes === null) {
-      yield* mb.rangeIterable(uid, start, end);
+      yield* this.mb.rangeIterable(this.uid, start, end);
       return;
     }
     const part = bytes.subarray(Math.min(start, bytes.length), Math.min(end, bytes.length));
     if (part.length > 0) yield part;
-  };
+  }
 }

@@ -46,8 +46,8 @@ export interface SearchCandidate {
   internalDate(): Promise<Date>;
   /** parsed structure + decoded headers (cached by the caller) */
   index(): Promise<MessageIndex>;
-  /** just the decoded headers, when they can be had more cheaply than index() */
-  headers?(): Promise<DecodedHeaders>;
+  /** just the decoded headers, when they can be had more cheaply than index() (synchronously when at hand) */
+  headers?(): DecodedHeaders | Promise<DecodedHeaders>;
   /** raw bytes of [start, end) of the message file */
   readRange(start: number, end: number): AsyncIterable<Buffer>;
 }
@@ -190,7 +190,7 @@ export function needsBody(key: SearchKey): boolean {
 /** Per-message state: every expensive lookup is done at most once per message. */
 class MessageContext {
   private indexPromise: Promise<MessageIndex> | null = null;
-  private headersPromise: Promise<DecodedHeaders> | null = null;
+  private headersValue: DecodedHeaders | Promise<DecodedHeaders> | null = null;
   private headerPromise: Promise<HeaderField[]> | null = null;
   private readonly decoded = new Map<HeaderField, string>();
 
@@ -205,13 +205,13 @@ class MessageContext {
     return this.indexPromise;
   }
 
-  /** The decoded headers: from the index if it is wanted anyway, else on their own. */
-  headers(): Promise<DecodedHeaders> {
-    if (this.headersPromise === null) {
+  /** The decoded headers: from the index if it is wanted anyway, else on their own (maybe synchronously). */
+  headers(): DecodedHeaders | Promise<DecodedHeaders> {
+    if (this.headersValue === null) {
       const own = this.indexPromise === null ? this.candidate.headers?.() : undefined;
-      this.headersPromise = own ?? this.index().then((idx) => idx.headers);
+      this.headersValue = own ?? this.index().then((idx) => idx.headers);
     }
-    return this.headersPromise;
+    return this.headersValue;
   }
 
   /** The top-level header fields, raw (read once, bounded by maxScanBytes). */
@@ -265,8 +265,11 @@ function evalNode(node: Node, ctx: MessageContext): Result {
     case 'sentdate':
       // (the day is the one in the Date: header's own zone, so the raw date in the envelope is needed)
       return ctx.index().then((idx) => compareDay(node.op, sentDay(idx.headers.date, idx.envelope.date), node.day));
-    case 'fastHeader':
-      return ctx.headers().then((h) => foldForSearch(h[node.field]).includes(node.needle));
+    case 'fastHeader': {
+      const h = ctx.headers();
+      const test = (v: DecodedHeaders) => foldForSearch(v[node.field]).includes(node.needle);
+      return h instanceof Promise ? h.then(test) : test(h);
+    }
     case 'rawHeader':
       return ctx.headerFields().then((fields) => {
         for (const f of fields) {
@@ -336,15 +339,19 @@ export async function evaluateSearch(
     : undefined;
   const out: number[] = [];
 
-  /** true if the candidate matches; false also when it vanished meanwhile */
-  const consider = async (c: SearchCandidate): Promise<boolean> => {
+  const settle = (e: unknown): boolean => {
+    if (vanished(e)) return false;
+    throw e;
+  };
+  /** true if the candidate matches; false also when it vanished meanwhile (synchronously when nothing had to be read) */
+  const consider = (c: SearchCandidate): boolean | Promise<boolean> => {
+    let r: Result;
     try {
-      const r = evalNode(root, new MessageContext(c, maxScan, tz));
-      return typeof r === 'boolean' ? r : await r;
+      r = evalNode(root, new MessageContext(c, maxScan, tz));
     } catch (e) {
-      if (vanished(e)) return false;
-      throw e;
+      return settle(e);
     }
+    return typeof r === 'boolean' ? r : r.catch(settle);
   };
 
   if (!isAsyncIterable(candidates) && root.cost === Cost.Meta) {
@@ -365,21 +372,36 @@ export async function evaluateSearch(
     }
   };
   let lastTurn = performance.now();
-  const add = async (c: SearchCandidate) => {
-    // Small files are read with blocking calls, so a long search would hold
-    // the process: every few milliseconds, let other sessions have a turn.
-    if (performance.now() - lastTurn >= TURN_EVERY_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
+  let considered = 0;
+  /** Takes one candidate; returns a promise only when the caller must wait. */
+  const add = (c: SearchCandidate): Promise<void> | undefined => {
+    // Small files are read with blocking calls and cached headers are
+    // decoded without waiting, so a long search would hold the process:
+    // every few milliseconds, let other sessions have a turn.
+    if (++considered % 64 === 0 && performance.now() - lastTurn >= TURN_EVERY_MS) {
       lastTurn = performance.now();
+      return new Promise<void>((resolve) => setImmediate(resolve)).then(() => add(c));
     }
-    const match = consider(c);
+    const r = consider(c);
+    if (typeof r === 'boolean' && window.length === 0) {
+      // answered at once and nothing ahead of it: no promise, no window
+      if (r) out.push(c.uid);
+      return undefined;
+    }
+    const match = typeof r === 'boolean' ? Promise.resolve(r) : r;
     match.catch(() => undefined); // awaited, in order, by drain()
     window.push({ uid: c.uid, match });
-    await drain(SEARCH_IN_FLIGHT - 1);
+    return window.length >= SEARCH_IN_FLIGHT ? drain(SEARCH_IN_FLIGHT - 1) : undefined;
   };
   try {
-    if (isAsyncIterable(candidates)) for await (const c of candidates) await add(c);
-    else for (const c of candidates) await add(c);
+    if (isAsyncIterable(candidates)) {
+      for await (const c of candidates) await add(c);
+    } else {
+      for (const c of candidates) {
+        const wait = add(c);
+        if (wait) await wait;
+      }
+    }
     await drain(0);
   } finally {
     // after a failure, let the messages still in flight settle quietly
