@@ -5,13 +5,68 @@
 import { open, rename, unlink, mkdir } from 'node:fs/promises';
 import { errnoCode } from './errors.js';
 
-export async function fsyncDir(dir: string): Promise<void> {
+async function syncDirNow(dir: string): Promise<void> {
   const h = await open(dir, 'r');
   try {
     await h.sync();
   } finally {
     await h.close();
   }
+}
+
+const noop = (): void => {};
+
+/**
+ * Group commit for one directory. A caller's change (a rename, an unlink) is
+ * durable once an fsync of the directory that *started after* the change has
+ * finished. So a caller who finds an fsync already running joins the next
+ * one, and everyone who arrives while that one waits shares it: under load,
+ * many deliveries into one new/ (or one queue directory) cost one fsync, not
+ * one each, as in database group commit.
+ */
+export class DirSyncer {
+  private inFlight: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
+
+  constructor(
+    private readonly sync: () => Promise<void>,
+    private readonly idle: () => void = noop,
+  ) {}
+
+  request(): Promise<void> {
+    if (this.inFlight === null) return this.start();
+    // the fsync in flight may have begun before the caller's change: wait for the next
+    this.next ??= this.inFlight.then(noop, noop).then(() => {
+      this.next = null;
+      return this.start();
+    });
+    return this.next;
+  }
+
+  private start(): Promise<void> {
+    const p = this.sync();
+    this.inFlight = p;
+    void p.then(noop, noop).then(() => {
+      if (this.inFlight !== p) return;
+      this.inFlight = null;
+      if (this.next === null) this.idle();
+    });
+    return p;
+  }
+}
+
+const dirSyncers = new Map<string, DirSyncer>();
+
+export function fsyncDir(dir: string): Promise<void> {
+  let s = dirSyncers.get(dir);
+  if (s === undefined) {
+    const mine = new DirSyncer(() => syncDirNow(dir), () => {
+      if (dirSyncers.get(dir) === mine) dirSyncers.delete(dir);
+    });
+    s = mine;
+    dirSyncers.set(dir, s);
+  }
+  return s.request();
 }
 
 /** Write `data` to `path` atomically: tmp in the same directory, fsync, rename, fsync dir. */

@@ -1,0 +1,72 @@
+// Group commit of directory fsyncs (maildir/fsutil.ts DirSyncer): a change is
+// durable only after an fsync that started after it, and callers share fsyncs.
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirSyncer, fsyncDir } from '../maildir/fsutil.js';
+
+/** A fake fsync that finishes when told to, numbered in the order they start. */
+function controlledSync() {
+  const started: { n: number; finish: () => void; fail: (e: Error) => void }[] = [];
+  const sync = () =>
+    new Promise<void>((resolve, reject) => {
+      started.push({ n: started.length + 1, finish: resolve, fail: reject });
+    });
+  return { started, sync };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('DirSyncer', () => {
+  it('a request made while an fsync runs waits for one that starts after it; all such requests share it', async () => {
+    const { started, sync } = controlledSync();
+    const s = new DirSyncer(sync);
+    const done: string[] = [];
+    const a = s.request().then(() => done.push('a'));
+    await tick();
+    expect(started).toHaveLength(1);
+    // b and c arrive while fsync 1 runs: it may have started before their changes
+    const b = s.request().then(() => done.push('b'));
+    const c = s.request().then(() => done.push('c'));
+    await tick();
+    expect(started).toHaveLength(1);
+    started[0]!.finish();
+    await a;
+    await tick();
+    expect(done).toEqual(['a']); // b and c are not durable yet
+    expect(started).toHaveLength(2); // one more fsync for both of them
+    started[1]!.finish();
+    await Promise.all([b, c]);
+    expect(done).toEqual(['a', 'b', 'c']);
+    expect(started).toHaveLength(2);
+  });
+
+  it('a failed fsync fails its callers only; the next one is still made for those waiting', async () => {
+    const { started, sync } = controlledSync();
+    const s = new DirSyncer(sync);
+    const a = s.request();
+    await tick();
+    const b = s.request();
+    started[0]!.fail(new Error('EIO'));
+    await expect(a).rejects.toThrow('EIO');
+    await tick();
+    expect(started).toHaveLength(2);
+    started[1]!.finish();
+    await expect(b).resolves.toBeUndefined();
+  });
+
+  it('fsyncDir syncs real directories, many callers at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailroom-fsync-'));
+    try {
+      const work = Array.from({ length: 50 }, (_, i) => {
+        writeFileSync(join(dir, `f${i}`), 'x');
+        return fsyncDir(dir);
+      });
+      await expect(Promise.all(work)).resolves.toHaveLength(50);
+      await expect(fsyncDir(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
