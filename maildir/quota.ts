@@ -9,7 +9,8 @@
  * folders (tmp + rename) when it is missing or grows past 5120 bytes, as
  * Courier does. No file means no quota: deliveries then do not maintain it.
  */
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { parseName } from './filename.js';
@@ -68,6 +69,8 @@ export class MaildirQuota {
   /** Record a change; a no-op when there is no quota. */
   async add(bytes: number, count: number): Promise<void> {
     if (bytes === 0 && count === 0) return;
+    // (no quota, no file: known without a thread-pool round trip)
+    if (!existsSync(this.path)) return;
     let h;
     try {
       h = await open(this.path, 'r+');
@@ -102,7 +105,9 @@ export class MaildirQuota {
 
   private async read(): Promise<string | null> {
     try {
-      return await readFile(this.path, 'utf8');
+      // blocking: a small file read on every RCPT and every delivery, usually
+      // absent (no quota); through the thread pool that is a round trip each
+      return readFileSync(this.path, 'utf8');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return null;
       throw e;

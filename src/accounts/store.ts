@@ -15,7 +15,8 @@
  * mtime changed (one stat per call), which is how a change made with the CLI
  * reaches a running server without a restart.
  */
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireDotLock } from '../../maildir/dotlock.js';
 import { errnoCode, isStoreError } from '../../maildir/errors.js';
@@ -469,7 +470,8 @@ export class AccountStore {
   private async readFileCached<T>(path: string, parse: (text: string, path: string) => T, empty: T, fresh = false): Promise<T> {
     let stamp: string;
     try {
-      const st = await stat(path, { bigint: true });
+      // blocking: a stat of a small local file, on every lookup (each RCPT, each delivery)
+      const st = statSync(path, { bigint: true });
       stamp = `${st.ino}:${st.size}:${st.mtimeNs}`;
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return structuredClone(empty);
@@ -479,7 +481,7 @@ export class AccountStore {
     if (!fresh && hit && hit.stamp === stamp) return structuredClone(hit.value as T);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return structuredClone(empty);
       throw e;
