@@ -4,7 +4,8 @@
  * small on-disk files; every folder operation is a directory rename or
  * mkdir, so other processes see either the old or the new state.
  */
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { errnoCode, StoreError } from './errors.js';
 import { FLAG_SEEN, uniqueName } from './filename.js';
@@ -29,6 +30,8 @@ export interface FolderRegistry {
   watch(index: FolderIndex): () => void;
 }
 
+const ROOT_SUBDIRS = ['cur', 'new', 'tmp'] as const;
+
 export class MaildirUserStore implements UserStore {
   readonly quotaFile: MaildirQuota;
 
@@ -41,7 +44,9 @@ export class MaildirUserStore implements UserStore {
 
   /** Make sure the root is a Maildir (cur/ new/ tmp/). */
   async ensureRoot(): Promise<void> {
-    for (const sub of ['cur', 'new', 'tmp']) await mkdir(`${this.root}/${sub}`, { recursive: true, mode: 0o700 });
+    // (checked with blocking stats first: this runs for every delivery, and the answer is nearly always yes)
+    if (ROOT_SUBDIRS.every((sub) => existsSync(`${this.root}/${sub}`))) return;
+    for (const sub of ROOT_SUBDIRS) await mkdir(`${this.root}/${sub}`, { recursive: true, mode: 0o700 });
   }
 
   dirOf(name: string): string {
@@ -51,7 +56,8 @@ export class MaildirUserStore implements UserStore {
 
   private async exists(name: string): Promise<boolean> {
     try {
-      return (await stat(`${this.dirOf(name)}/cur`)).isDirectory();
+      // blocking: asked before every delivery, APPEND and SELECT
+      return statSync(`${this.dirOf(name)}/cur`).isDirectory();
     } catch {
       return false;
     }

@@ -16,7 +16,7 @@
  * reaches a running server without a restart.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireDotLock } from '../../maildir/dotlock.js';
 import { errnoCode, isStoreError } from '../../maildir/errors.js';
@@ -507,7 +507,8 @@ function toRecord(local: string, domain: string, e: UsersFile['users'][string]):
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    // blocking: asked several times per RCPT and per delivery (see readFileCached)
+    return statSync(path).isDirectory();
   } catch {
     return false;
   }

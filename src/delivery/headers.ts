@@ -12,7 +12,7 @@
  * has been here before (qmail-local: "This message is looping: it already
  * has my Delivered-To line").
  */
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { QueueInfo } from '../queue/spool.js';
 
 /** Enough to find the trace fields; a header section longer than this is not scanned further. */
@@ -30,12 +30,15 @@ export interface HeaderSection {
 
 /** Reads the header section at the start of a file (bounded). */
 export async function readHeaderSection(path: string, limit = HEADER_SCAN_LIMIT): Promise<HeaderSection> {
-  const h = await open(path, 'r');
+  // Blocking reads: a bounded read-only look at a file just written (in the
+  // page cache), once per delivery; asynchronous it is three thread-pool
+  // round trips at least.
+  const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(Math.min(limit, 64 * 1024));
     let acc = Buffer.alloc(0);
     for (;;) {
-      const { bytesRead } = await h.read(buf, 0, buf.length, acc.length);
+      const bytesRead = readSync(fd, buf, 0, buf.length, acc.length);
       if (bytesRead === 0) break;
       acc = Buffer.concat([acc, buf.subarray(0, bytesRead)]);
       const end = headerEnd(acc);
@@ -44,7 +47,7 @@ export async function readHeaderSection(path: string, limit = HEADER_SCAN_LIMIT)
     }
     return section(acc, acc.length, acc.length, false);
   } finally {
-    await h.close();
+    closeSync(fd);
   }
 }
 

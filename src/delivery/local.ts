@@ -16,8 +16,7 @@
  * message bigger than the whole quota are permanent (bounce); a full mailbox
  * and a storage error are temporary (try again later).
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { errnoCode, isStoreError } from '../../maildir/errors.js';
 import type { MailStore } from '../../maildir/types.js';
 import { tryParseAddress } from '../accounts/address.js';
@@ -91,9 +90,9 @@ export async function deliverToMailbox(
   const trace = traceHeaders(info, { hostname: deps.hostname, recipient: user.address, date, eol: h.eol, returnPath: true, deliveredTo: user.address });
   let size = info.size;
   try {
-    size = (await stat(messPath)).size;
+    size = statSync(messPath).size;
     const us = await deps.store.forUser(user.address);
-    await us.deliver('INBOX', prepend(trace, messPath));
+    await us.deliver('INBOX', prepend(trace, messPath, size));
     return delivered(`x-mailroom; delivered to ${user.address}`);
   } catch (e) {
     if (isStoreError(e, 'OVERQUOTA')) return overQuota(deps, user.address, trace.length + size, e.message);
@@ -119,9 +118,16 @@ async function overQuota(deps: LocalDeliveryDeps, address: string, bytes: number
   return deferred('4.2.2', `x-mailroom; mailbox of ${address} is full (${why})`);
 }
 
+/** Spooled messages up to this size are read in one blocking call (most mail); larger ones stream. */
+const WHOLE_READ = 256 * 1024;
+
 /** The trace header bytes, then the spooled message, one chunk at a time. */
-async function* prepend(head: Buffer, path: string): AsyncIterable<Buffer> {
+async function* prepend(head: Buffer, path: string, size: number): AsyncIterable<Buffer> {
   yield head;
+  if (size <= WHOLE_READ) {
+    yield readFileSync(path);
+    return;
+  }
   for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) yield chunk as Buffer;
 }
 
