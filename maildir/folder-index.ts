@@ -68,6 +68,11 @@ export interface WrittenFile {
   date?: number;
 }
 
+/** how long a registered own name waits for its event before it is forgotten */
+const OWN_NAME_TTL_MS = 10_000;
+/** an own change whose event has not come after this long means events were dropped */
+const OWN_EVENT_DEADLINE_MS = 2_000;
+
 /** buffered cache entries that make a flush start at once */
 const CACHE_FLUSH_BATCH = 500;
 
@@ -252,7 +257,23 @@ export class FolderIndex {
     // already made (inotify queues them with the change) have been read.
     if (this.watchingSince === null || this.watchingSince >= this.lastScan.startedNs) return false;
     await new Promise<void>((r) => setImmediate(r));
+    if (this.ownEventsLost()) this.foreignSeen = true;
     return !this.foreignSeen;
+  }
+
+  /**
+   * Whether events of our own changes never came: inotify drops events when
+   * its queue overflows (fs.inotify.max_queued_events, 16,384 by default; a
+   * STORE on a big folder makes two per message) and libuv does not report
+   * the overflow, so a foreign event in the same window may be gone too.
+   * Then only a listing can be trusted. Names are kept in the order they were
+   * registered, so the oldest is the first.
+   */
+  private ownEventsLost(): boolean {
+    const oldest = this.ownNames.values().next();
+    if (oldest.done || oldest.value - OWN_NAME_TTL_MS + OWN_EVENT_DEADLINE_MS > Date.now()) return false;
+    this.ownNames.clear();
+    return true;
   }
 
   /** The folder's watcher is live (called by the store on the watch's first hint). */
@@ -283,7 +304,7 @@ export class FolderIndex {
       // events for these never came (or came before we registered): forget the stale ones
       for (const [k, exp] of this.ownNames) if (exp < now) this.ownNames.delete(k);
     }
-    this.ownNames.set(`${sub}/${name}`, now + 10_000);
+    this.ownNames.set(`${sub}/${name}`, now + OWN_NAME_TTL_MS);
   }
 
   private async syncOnce(moveNew: boolean): Promise<void> {

@@ -171,6 +171,30 @@ describe('own changes', () => {
     await mb.close();
     await store.close();
   });
+
+  it('an own change whose event never comes (inotify dropped it in an overflow) makes the next sync list again', async () => {
+    const store = new MaildirStore({ rootOf: () => root() });
+    const u = await store.forUser('a');
+    const mb = await u.open('INBOX', { readOnly: false });
+    const idx = (mb as unknown as { idx: { listings: number; noteOwn(sub: 'new' | 'cur', name: string): void } }).idx;
+    await new Promise((r) => setTimeout(r, 50)); // the watch goes live
+    await u.append('INBOX', sampleMessage('first'));
+    await mb.sync();
+    await u.append('INBOX', sampleMessage('second'));
+    await mb.sync();
+    const before = idx.listings;
+    // registered as ours, but its event is never going to arrive: as if dropped
+    idx.noteOwn('new', '1800000000.M1P1Q1.lost');
+    await u.append('INBOX', sampleMessage('third'));
+    await mb.sync();
+    expect(idx.listings).toBe(before); // not yet: the event may still be on its way
+    await new Promise((r) => setTimeout(r, 2_100));
+    await u.append('INBOX', sampleMessage('fourth'));
+    expect((await mb.sync()).added).toHaveLength(1);
+    expect(idx.listings).toBeGreaterThan(before); // events were lost: only a listing can be trusted
+    await mb.close();
+    await store.close();
+  });
 });
 
 describe('migration', () => {
