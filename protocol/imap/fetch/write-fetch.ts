@@ -69,7 +69,12 @@ interface Stream {
   raw: MessageBytes;
   window: CrlfWindow;
 }
-type Piece = Buffer | Stream;
+/** Response text (latin1: one character per byte), bytes, or a literal to stream. */
+type Piece = string | Buffer | Stream;
+
+function isStream(p: Piece): p is Stream {
+  return typeof p !== 'string' && !Buffer.isBuffer(p);
+}
 
 /** A body-ish item in one shape: the name to answer with, the section, an optional partial range. */
 interface BodyItem {
@@ -159,7 +164,7 @@ class MessagePrep {
   }
 
   private flushText(): void {
-    if (this.text.length > 0) this.pieces.push(Buffer.from(this.text.join(''), 'latin1'));
+    if (this.text.length > 0) this.pieces.push(this.text.length === 1 ? this.text[0]! : this.text.join(''));
     this.text = [];
   }
 
@@ -219,7 +224,7 @@ class MessagePrep {
 
   /** releases files opened for literals that will not be sent */
   discard(): void {
-    for (const p of this.pieces) if (!Buffer.isBuffer(p)) p.raw.release();
+    for (const p of this.pieces) if (isStream(p)) p.raw.release();
   }
 }
 
@@ -293,6 +298,8 @@ async function prepareMessage(
  */
 class Writer {
   private pending: Buffer[] = [];
+  /** text since the last Buffer in `pending`: encoded once, when a Buffer comes or at the flush */
+  private text: string[] = [];
   private size = 0;
   constructor(private out: FetchOutput) {}
 
@@ -301,7 +308,10 @@ class Writer {
     try {
       for (; i < pieces.length; i++) {
         const piece = pieces[i]!;
-        if (Buffer.isBuffer(piece)) {
+        if (typeof piece === 'string') {
+          this.text.push(piece);
+          this.size += piece.length;
+        } else if (Buffer.isBuffer(piece)) {
           this.add(piece);
         } else {
           await this.flush();
@@ -312,19 +322,27 @@ class Writer {
     } finally {
       for (; i < pieces.length; i++) {
         const piece = pieces[i]!;
-        if (!Buffer.isBuffer(piece)) piece.raw.release();
+        if (isStream(piece)) piece.raw.release();
       }
     }
     if (this.size >= FLUSH_AT) await this.flush();
   }
 
   private add(b: Buffer): void {
+    this.closeText();
     this.pending.push(b);
     this.size += b.length;
   }
 
+  private closeText(): void {
+    if (this.text.length === 0) return;
+    this.pending.push(Buffer.from(this.text.join(''), 'latin1'));
+    this.text = [];
+  }
+
   async flush(): Promise<void> {
     if (this.size === 0) return;
+    this.closeText();
     const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.size);
     this.pending = [];
     this.size = 0;
@@ -356,7 +374,7 @@ const PREFETCH_AHEAD = 8;
 const PREPARE_AHEAD = 4;
 
 function discardPieces(pieces: Piece[]): void {
-  for (const p of pieces) if (!Buffer.isBuffer(p)) p.raw.release();
+  for (const p of pieces) if (isStream(p)) p.raw.release();
 }
 
 /** Whether an item is answered from the parsed structure (rather than flags, dates, sizes or the whole file). */
