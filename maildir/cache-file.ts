@@ -61,7 +61,7 @@
  * and the cache degrades to memory only for what it could not persist.
  */
 import { constants as fsc } from 'node:fs';
-import { readSync } from 'node:fs';
+import { readSync, statSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -418,7 +418,7 @@ export class CacheFile {
     if (this.closed) return;
     let st;
     try {
-      st = await stat(this.path, { bigint: true });
+      st = statSync(this.path, { bigint: true }); // blocking: one stat per refresh
     } catch (e) {
       const code = errnoCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR') {

@@ -30,7 +30,7 @@
  * Changes made by this process bump `modseq` and notify listeners directly;
  * other processes' changes arrive via the watcher.
  */
-import { renameSync } from 'node:fs';
+import { renameSync, statSync } from 'node:fs';
 import { readdir, rename, stat } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
 import { fileNameFor, parseName } from './filename.js';
@@ -219,7 +219,9 @@ export class FolderIndex {
     // events from here on are judged against this listing
     this.foreignSeen = false;
     const wall = BigInt(Date.now()) * 1_000_000n;
-    const [sn, sc] = await Promise.all([stat(`${this.dir}/new`, { bigint: true }), stat(`${this.dir}/cur`, { bigint: true })]);
+    // blocking: two stats of directories, on every sync (a thread-pool round trip each otherwise)
+    const sn = statSync(`${this.dir}/new`, { bigint: true });
+    const sc = statSync(`${this.dir}/cur`, { bigint: true });
     const entries = new Map<string, ScanEntry>();
     // new/ before cur/: see the comment at the top
     for (const [sub, loc] of [
@@ -245,7 +247,9 @@ export class FolderIndex {
 
   private async dirsUnchanged(): Promise<boolean> {
     if (this.lastScan.newMtime < 0n || this.pending.size > 0) return false;
-    const [sn, sc] = await Promise.all([stat(`${this.dir}/new`, { bigint: true }), stat(`${this.dir}/cur`, { bigint: true })]);
+    // blocking: two stats of directories, on every sync (a thread-pool round trip each otherwise)
+    const sn = statSync(`${this.dir}/new`, { bigint: true });
+    const sc = statSync(`${this.dir}/cur`, { bigint: true });
     // the listing started comfortably after the last change: nothing can have slipped in unseen
     const settled = this.lastScan.startedNs - 1_000_000_000n;
     if (sn.mtimeNs === this.lastScan.newMtime && sc.mtimeNs === this.lastScan.curMtime && sn.mtimeNs < settled && sc.mtimeNs < settled)
@@ -256,6 +260,10 @@ export class FolderIndex {
     // one turn of the event loop pass first, so that the events of changes
     // already made (inotify queues them with the change) have been read.
     if (this.watchingSince === null || this.watchingSince >= this.lastScan.startedNs) return false;
+    // Two setImmediates: the first runs in this turn's check phase, the
+    // second in the next turn's, after its poll phase has read the inotify
+    // descriptor. One alone may run before any poll (nothing above waited on I/O).
+    await new Promise<void>((r) => setImmediate(r));
     await new Promise<void>((r) => setImmediate(r));
     if (this.ownEventsLost()) this.foreignSeen = true;
     return !this.foreignSeen;

@@ -4,7 +4,8 @@
  * line). A name keeps its letter for the life of the folder; at most 26, the
  * Maildir limit (Dovecot has the same one). Appended under the folder lock.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { MAX_KEYWORDS } from './filename.js';
@@ -27,13 +28,19 @@ export class KeywordMap {
   async refresh(): Promise<void> {
     let st;
     try {
-      st = await stat(this.path);
+      // blocking: a stat on every sync, and rarely a read of a small file
+      st = statSync(this.path);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return;
       throw e;
     }
     if (st.mtimeMs === this.mtimeMs && st.size === this.size) return;
-    const text = await readFile(this.path, 'utf8').catch(() => '');
+    let text = '';
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch {
+      // vanished since the stat: no keywords
+    }
     this.names = [];
     this.byLower.clear();
     for (const line of text.split('\n')) {

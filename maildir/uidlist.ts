@@ -19,6 +19,7 @@
  * - The file is created atomically with link(2) from a complete tmp file, so
  *   two processes opening a fresh folder at once agree on one UIDVALIDITY.
  */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { link, open, stat, unlink } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
 import { fsyncDir } from './fsutil.js';
@@ -85,15 +86,18 @@ export class Uidlist {
 
   /** Read what is new since the last read (everything on the first read or after a rewrite). */
   async read(): Promise<UidlistRead> {
-    let h;
+    // Blocking reads: the tail of a file that only grows, read on every sync
+    // (and under the lock on every APPEND); read-only calls never wait for
+    // the journal, and through fs promises each is a thread-pool round trip.
+    let fd: number;
     try {
-      h = await open(this.path, 'r');
+      fd = openSync(this.path, 'r');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') throw new StoreError('NONEXISTENT', `No uidlist in ${this.dir}`);
       throw e;
     }
     try {
-      const st = await h.stat();
+      const st = fstatSync(fd);
       let reset = false;
       if (st.ino !== this.ino || st.size < this.offset) {
         reset = true;
@@ -105,13 +109,13 @@ export class Uidlist {
       const buf = Buffer.allocUnsafe(st.size - this.offset);
       let got = 0;
       while (got < buf.length) {
-        const { bytesRead } = await h.read(buf, got, buf.length - got, this.offset + got);
+        const bytesRead = readSync(fd, buf, got, buf.length - got, this.offset + got);
         if (bytesRead === 0) break;
         got += bytesRead;
       }
       return { reset, entries: this.consume(buf.subarray(0, got)) };
     } finally {
-      await h.close();
+      closeSync(fd);
     }
   }
 
