@@ -13,6 +13,7 @@
  */
 import { open, rename, unlink, utimes } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { coalesce } from './coalesce.js';
 import { fsyncDir } from './fsutil.js';
 import { baseWithSizes, fileNameFor, uniqueName } from './filename.js';
 
@@ -70,9 +71,8 @@ export async function writeMessage(folderDir: string, source: MessageSource, o: 
   let rawSize = 0;
   const crlf = new CrlfCounter();
   try {
-    const chunks: AsyncIterable<Buffer | string> | Buffer[] = Buffer.isBuffer(source) ? [source] : source;
-    for await (const c of chunks) {
-      const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+    const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(source) ? [source] : coalesce(source);
+    for await (const chunk of chunks) {
       rawSize += chunk.length;
       if (o.maxBytes !== undefined && rawSize > o.maxBytes) throw new MessageTooLargeError(o.maxBytes);
       crlf.update(chunk);

@@ -30,6 +30,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { errnoCode } from '../../maildir/errors.js';
+import { coalesce } from '../../maildir/coalesce.js';
 import { fsyncDir } from '../../maildir/fsutil.js';
 import type { DsnNotify, QueueEnvelope, QueueIntake, QueueRecipient } from './types.js';
 
@@ -354,9 +355,8 @@ async function writeStream(
   const h = await open(path, 'wx', 0o600);
   let size = 0;
   try {
-    const chunks = Buffer.isBuffer(body) ? [body] : body;
-    for await (const c of chunks) {
-      const chunk = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+    const chunks = Buffer.isBuffer(body) ? [body] : coalesce(body as AsyncIterable<Buffer | string>);
+    for await (const chunk of chunks) {
       size += chunk.length;
       if (maxBytes !== undefined && size > maxBytes) {
         throw new SpoolError('TOOBIG', `message exceeds the size limit of ${maxBytes} bytes`);
