@@ -180,9 +180,23 @@ export async function smtpBench({ cacheDir, work, n = 2000, k = 8 }) {
   execFileSync(join(here, 'peers', 'postfix.sh'), ['setup'], { stdio: ['ignore', 'inherit', 'inherit'] });
   const messages = loadMessages(cacheDir, n);
   const bytes = messages.reduce((a, m) => a + m.length, 0);
+  await quietDisk();
   const mailroom = await benchMailroom(join(work, 'mailroom-smtp'), messages, k);
+  await quietDisk();
   const postfix = await benchPostfix(join(work, 'postfix-smtp'), messages, k);
   return { n, k, users: USERS.length, bytes, mailroom, postfix };
+}
+
+/**
+ * Each server starts on a quiet disk, so that one's teardown (thousands of
+ * files deleted; this machine's file system is mounted with `discard`, which
+ * trims freed blocks at the next journal commits) and writeback do not land
+ * in the other's measurement. A precaution: on this shared machine the
+ * figures still vary by up to 2x from run to run.
+ */
+async function quietDisk() {
+  execFileSync('sync');
+  await new Promise((r) => setTimeout(r, 3000));
 }
 
 export function printSmtpTable({ n, k, users, bytes, mailroom, postfix }) {
