@@ -32,6 +32,7 @@ import type { Readable } from 'node:stream';
 import { errnoCode } from '../../maildir/errors.js';
 import { coalesce } from '../../maildir/coalesce.js';
 import { fsyncDir } from '../../maildir/fsutil.js';
+import { NewFile } from '../../maildir/new-file.js';
 import type { DsnNotify, QueueEnvelope, QueueIntake, QueueRecipient } from './types.js';
 
 export type RecipientState = 'pending' | 'deferred' | 'delivered' | 'failed';
@@ -219,16 +220,16 @@ export class Spool implements QueueIntake {
   /** The info file written and fsync'd under tmp/, not yet in place. */
   private async writeInfoTmp(info: QueueInfo): Promise<string> {
     const tmp = join(this.tmpDir, `${info.id}.info.${process.pid}`);
-    const h = await open(tmp, 'w', 0o600);
+    const f = await NewFile.create(tmp, 'w', 0o600);
     try {
-      await h.writeFile(JSON.stringify(info));
-      await h.sync();
+      await f.write(Buffer.from(JSON.stringify(info)));
+      await f.sync();
+      f.close();
     } catch (e) {
-      await h.close().catch(() => {});
+      f.abandon();
       await unlink(tmp).catch(() => {});
       throw e;
     }
-    await h.close();
     return tmp;
   }
 
@@ -352,7 +353,7 @@ async function writeStream(
   maxBytes: number | undefined,
   o: { sync: boolean },
 ): Promise<{ size: number; syncAndClose: () => Promise<void> }> {
-  const h = await open(path, 'wx', 0o600);
+  const f = await NewFile.create(path, 'wx', 0o600);
   let size = 0;
   try {
     const chunks = Buffer.isBuffer(body) ? [body] : coalesce(body as AsyncIterable<Buffer | string>);
@@ -361,11 +362,10 @@ async function writeStream(
       if (maxBytes !== undefined && size > maxBytes) {
         throw new SpoolError('TOOBIG', `message exceeds the size limit of ${maxBytes} bytes`);
       }
-      let off = 0;
-      while (off < chunk.length) off += (await h.write(chunk, off, chunk.length - off)).bytesWritten;
+      await f.write(chunk);
     }
   } catch (e) {
-    await h.close().catch(() => {});
+    f.abandon();
     await unlink(path).catch(() => {});
     // a source we stop reading must not keep its socket or file open
     if (typeof (body as Readable).destroy === 'function') (body as Readable).destroy();
@@ -373,13 +373,13 @@ async function writeStream(
   }
   const syncAndClose = async () => {
     try {
-      await h.sync();
+      await f.sync();
+      f.close();
     } catch (e) {
-      await h.close().catch(() => {});
+      f.abandon();
       await unlink(path).catch(() => {});
       throw e;
     }
-    await h.close();
   };
   if (o.sync) await syncAndClose();
   return { size, syncAndClose };
