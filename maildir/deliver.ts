@@ -11,9 +11,10 @@
  *   is removed and nothing appears in new/ or cur/. A crash leaves at most a
  *   stray file in tmp/, which readers never look at.
  */
-import { open, rename, unlink, utimes } from 'node:fs/promises';
+import { rename, unlink, utimes } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { coalesce } from './coalesce.js';
+import { NewFile } from './new-file.js';
 import { fsyncDir } from './fsutil.js';
 import { baseWithSizes, fileNameFor, uniqueName } from './filename.js';
 
@@ -67,7 +68,7 @@ export class CrlfCounter {
 export async function writeMessage(folderDir: string, source: MessageSource, o: WriteOptions = {}): Promise<WrittenMessage> {
   const unique = uniqueName();
   const tmpPath = `${folderDir}/tmp/${unique}`;
-  const h = await open(tmpPath, 'wx', 0o600);
+  const f = await NewFile.create(tmpPath, 'wx', 0o600);
   let rawSize = 0;
   const crlf = new CrlfCounter();
   try {
@@ -76,16 +77,12 @@ export async function writeMessage(folderDir: string, source: MessageSource, o: 
       rawSize += chunk.length;
       if (o.maxBytes !== undefined && rawSize > o.maxBytes) throw new MessageTooLargeError(o.maxBytes);
       crlf.update(chunk);
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await h.write(chunk, off, chunk.length - off);
-        off += bytesWritten;
-      }
+      await f.write(chunk);
     }
-    await h.sync();
-    await h.close();
+    await f.sync();
+    f.close();
   } catch (e) {
-    await h.close().catch(() => {});
+    f.abandon();
     await unlink(tmpPath).catch(() => {});
     throw e;
   }
