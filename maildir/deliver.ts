@@ -79,13 +79,11 @@ export async function writeMessage(folderDir: string, source: MessageSource, o: 
       crlf.update(chunk);
       await f.write(chunk);
     }
-    await f.sync();
-    f.close();
   } catch (e) {
-    f.abandon();
-    await unlink(tmpPath).catch(() => {});
+    await f.discard();
     throw e;
   }
+  await f.syncAndClose();
   const vsize = rawSize + crlf.bareLf;
   try {
     if (o.internalDate) await utimes(tmpPath, o.internalDate, o.internalDate);

@@ -5,6 +5,7 @@
  * more thread-pool round trip on the way to an SMTP 250).
  */
 import { close, closeSync, fsync, open, write } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 
 export class NewFile {
   private closed = false;
@@ -37,10 +38,23 @@ export class NewFile {
     closeSync(this.fd);
   }
 
-  /** close without throwing (the file is being abandoned after another error) */
-  abandon(): void {
-    if (this.closed) return;
-    this.closed = true;
-    close(this.fd, () => undefined);
+  /** fsync and close; if that fails, the file is removed and the error thrown */
+  async syncAndClose(): Promise<void> {
+    try {
+      await this.sync();
+      this.close();
+    } catch (e) {
+      await this.discard();
+      throw e;
+    }
+  }
+
+  /** close (never throwing: this follows another error) and remove the file */
+  async discard(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      close(this.fd, () => undefined);
+    }
+    await unlink(this.path).catch(() => {});
   }
 }

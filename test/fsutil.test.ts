@@ -70,3 +70,25 @@ describe('DirSyncer', () => {
     }
   });
 });
+
+describe('NewFile', () => {
+  it('writes, syncs and closes; discard removes the file; wx refuses an existing one', async () => {
+    const { NewFile } = await import('../maildir/new-file.js');
+    const { existsSync, readFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'mailroom-newfile-'));
+    try {
+      const f = await NewFile.create(join(dir, 'a'), 'wx', 0o600);
+      await f.write(Buffer.from('hello '));
+      await f.write(Buffer.alloc(100_000, 0x61));
+      await f.syncAndClose();
+      expect(readFileSync(join(dir, 'a')).length).toBe(100_006);
+      await expect(NewFile.create(join(dir, 'a'), 'wx', 0o600)).rejects.toThrow(/EEXIST/);
+      const g = await NewFile.create(join(dir, 'b'), 'wx', 0o600);
+      await g.write(Buffer.from('partial'));
+      await g.discard();
+      expect(existsSync(join(dir, 'b'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -223,13 +223,11 @@ export class Spool implements QueueIntake {
     const f = await NewFile.create(tmp, 'w', 0o600);
     try {
       await f.write(Buffer.from(JSON.stringify(info)));
-      await f.sync();
-      f.close();
     } catch (e) {
-      f.abandon();
-      await unlink(tmp).catch(() => {});
+      await f.discard();
       throw e;
     }
+    await f.syncAndClose();
     return tmp;
   }
 
@@ -365,22 +363,12 @@ async function writeStream(
       await f.write(chunk);
     }
   } catch (e) {
-    f.abandon();
-    await unlink(path).catch(() => {});
+    await f.discard();
     // a source we stop reading must not keep its socket or file open
     if (typeof (body as Readable).destroy === 'function') (body as Readable).destroy();
     throw e;
   }
-  const syncAndClose = async () => {
-    try {
-      await f.sync();
-      f.close();
-    } catch (e) {
-      f.abandon();
-      await unlink(path).catch(() => {});
-      throw e;
-    }
-  };
+  const syncAndClose = () => f.syncAndClose();
   if (o.sync) await syncAndClose();
   return { size, syncAndClose };
 }
