@@ -30,7 +30,7 @@
  * Changes made by this process bump `modseq` and notify listeners directly;
  * other processes' changes arrive via the watcher.
  */
-import { renameSync, statSync } from 'node:fs';
+import { renameSync, statSync, type BigIntStats } from 'node:fs';
 import { readdir, rename, stat } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
 import { fileNameFor, parseName } from './filename.js';
@@ -219,9 +219,7 @@ export class FolderIndex {
     // events from here on are judged against this listing
     this.foreignSeen = false;
     const wall = BigInt(Date.now()) * 1_000_000n;
-    // blocking: two stats of directories, on every sync (a thread-pool round trip each otherwise)
-    const sn = statSync(`${this.dir}/new`, { bigint: true });
-    const sc = statSync(`${this.dir}/cur`, { bigint: true });
+    const [sn, sc] = this.dirStats();
     const entries = new Map<string, ScanEntry>();
     // new/ before cur/: see the comment at the top
     for (const [sub, loc] of [
@@ -245,24 +243,26 @@ export class FolderIndex {
     return { entries, newMtime: sn.mtimeNs, curMtime: sc.mtimeNs, startedNs: wall, seq };
   }
 
+  /** new/ and cur/: blocking stats, on every sync (a thread-pool round trip each otherwise) */
+  private dirStats(): [BigIntStats, BigIntStats] {
+    return [statSync(`${this.dir}/new`, { bigint: true }), statSync(`${this.dir}/cur`, { bigint: true })];
+  }
+
   private async dirsUnchanged(): Promise<boolean> {
     if (this.lastScan.newMtime < 0n || this.pending.size > 0) return false;
-    // blocking: two stats of directories, on every sync (a thread-pool round trip each otherwise)
-    const sn = statSync(`${this.dir}/new`, { bigint: true });
-    const sc = statSync(`${this.dir}/cur`, { bigint: true });
+    const [sn, sc] = this.dirStats();
     // the listing started comfortably after the last change: nothing can have slipped in unseen
     const settled = this.lastScan.startedNs - 1_000_000_000n;
     if (sn.mtimeNs === this.lastScan.newMtime && sc.mtimeNs === this.lastScan.curMtime && sn.mtimeNs < settled && sc.mtimeNs < settled)
       return true;
     // Changed, or too recently to tell by mtime. If we have watched since
     // before the last listing and every entry event since was one of our own
-    // (already applied to the rows), the listing is still what we hold. Let
-    // one turn of the event loop pass first, so that the events of changes
-    // already made (inotify queues them with the change) have been read.
+    // (already applied to the rows), the listing is still what we hold. The
+    // events of changes already made (inotify queues them with the change)
+    // must have been read first: two setImmediates, the first runs in this
+    // turn's check phase, the second in the next turn's, after a poll phase
+    // has read the inotify descriptor (nothing above waited on I/O).
     if (this.watchingSince === null || this.watchingSince >= this.lastScan.startedNs) return false;
-    // Two setImmediates: the first runs in this turn's check phase, the
-    // second in the next turn's, after its poll phase has read the inotify
-    // descriptor. One alone may run before any poll (nothing above waited on I/O).
     await new Promise<void>((r) => setImmediate(r));
     await new Promise<void>((r) => setImmediate(r));
     if (this.ownEventsLost()) this.foreignSeen = true;
@@ -602,9 +602,12 @@ export class FolderIndex {
     if (!this.cacheFile) {
       const opening = CacheFile.open(this.dir);
       this.cacheFile = opening;
-      void opening.then((c) => {
-        if (this.cacheFile === opening) this.openedCache = c;
-      });
+      opening.then(
+        (c) => {
+          if (this.cacheFile === opening) this.openedCache = c;
+        },
+        () => undefined, // reported to whoever awaits cache()
+      );
     }
     return this.cacheFile;
   }

@@ -286,9 +286,8 @@ export class MaildirMailbox implements Mailbox {
    * The decoded headers alone (SEARCH FROM/SUBJECT/…): from the cache without
    * decoding the rest, else from index(). Synchronous when the cache is open
    * and has them (the common case: a search over 100,000 cached messages then
-   * makes no promise per message).
+   * makes no promise per message). @internal (search candidates)
    */
-  /** @internal (search candidates) */
   decodedHeaders(uid: number): DecodedHeaders | Promise<DecodedHeaders> {
     this.assertOpen();
     const base = this.idx.table.base[this.row(uid)];
@@ -562,7 +561,8 @@ export class MaildirMailbox implements Mailbox {
       for (const uid of self.view) {
         const i = t.find(uid);
         if (i < 0) continue;
-        yield new Candidate(self, uid, t.flags[i], self.recentSet.has(uid), t.vsize[i] || t.rawSize[i]);
+        const small = t.rawSize[i] <= SYNC_READ_LIMIT;
+        yield new Candidate(self, uid, t.flags[i], self.recentSet.has(uid), t.vsize[i] || t.rawSize[i], small);
       }
     }
     return evaluateSearch(q, candidates(this));
@@ -661,6 +661,8 @@ class Candidate implements SearchCandidate {
     private readonly bits: number,
     readonly recent: boolean,
     readonly size: number,
+    /** small enough to be read whole once for all the ranges a search asks for */
+    private readonly small: boolean,
   ) {}
 
   get flags(): string[] {
@@ -684,12 +686,14 @@ class Candidate implements SearchCandidate {
    * each text part) is cut from that; a large one is read range by range.
    */
   async *readRange(start: number, end: number): AsyncIterable<Buffer> {
-    this.whole ??= this.mb.read(this.uid).then((r) => {
-      if (r.bytes) return r.bytes;
-      r.release();
-      return null;
-    });
-    const bytes = await this.whole;
+    if (this.small) {
+      this.whole ??= this.mb.read(this.uid).then((r) => {
+        if (r.bytes) return r.bytes;
+        r.release(); // it grew past the limit since it was listed
+        return null;
+      });
+    }
+    const bytes = this.whole === null ? null : await this.whole;
     if (bytes === null) {
       yield* this.mb.rangeIterable(this.uid, start, end);
       return;

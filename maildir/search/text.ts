@@ -117,8 +117,8 @@ export class StreamingFinder {
       this.found = true;
       return;
     }
-    const combinedTail = folded.length >= keep ? folded.slice(folded.length - keep) : (this.window + folded).slice(-keep);
-    this.window = keep > 0 ? combinedTail : '';
+    if (keep === 0) this.window = '';
+    else this.window = folded.length >= keep ? folded.slice(-keep) : (this.window + folded).slice(-keep);
     this.endsWithSpace = folded.endsWith(' ');
   }
 }
