@@ -2,29 +2,17 @@
 // against Dovecot (Debian dovecot-imapd, a private instance on a loopback port)
 // on the same corpus folders, each server on its own cold copy, one after the
 // other (never both at once: two cores are shared).
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { setupDovecot, withDovecot } from './peers/dovecot.mjs';
+import { mailroomThenDovecot, runJsonClient } from './compare.mjs';
+import { withDovecot } from './peers/dovecot.mjs';
 import { MAILROOM_USER, prepareMailroom, startMailroom } from './peers/mailroom.mjs';
 
-const here = import.meta.dirname;
 const PORT = Number(process.env.MAILROOM_BENCH_PORT ?? 21143);
 const DOVECOT_PORT = Number(process.env.DOVECOT_BENCH_PORT ?? 21144);
 
 function runClient(port, user, tag) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'imap-bench.mjs'), '127.0.0.1', String(port), user, 'bench', `--tag=${tag}`], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.on('exit', (code) => {
-      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      if (code !== 0) reject(new Error(`imap-bench exited ${code}: ${out.slice(-1000)}`));
-      else resolve(lines);
-    });
-  });
+  return runJsonClient('imap-bench.mjs', ['127.0.0.1', String(port), user, 'bench', `--tag=${tag}`]);
 }
 
 async function benchMailroom(work, maildir, n) {
@@ -43,18 +31,8 @@ async function benchDovecot(work, maildir, n) {
 }
 
 /** Runs both servers on every size; returns rows for the table. */
-export async function imapBench({ sizes, folderFor, work }) {
-  setupDovecot();
-  const results = [];
-  for (const n of sizes) {
-    const maildir = folderFor(n);
-    process.stderr.write(`IMAP bench: Mailroom on ${n} messages…\n`);
-    const mailroom = await benchMailroom(work, maildir, n);
-    process.stderr.write(`IMAP bench: Dovecot on ${n} messages…\n`);
-    const dovecot = await benchDovecot(work, maildir, n);
-    results.push({ n, mailroom, dovecot });
-  }
-  return results;
+export function imapBench(o) {
+  return mailroomThenDovecot('IMAP', o, benchMailroom, benchDovecot);
 }
 
 export function printImapTable(results) {

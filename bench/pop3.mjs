@@ -3,13 +3,12 @@
 // against Dovecot (Debian dovecot-pop3d, a private instance on loopback ports)
 // on the same corpus folders, each server on its own cold copy, one after the
 // other (never both at once: two cores are shared).
-import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setupDovecot, withDovecot } from './peers/dovecot.mjs';
+import { mailroomThenDovecot, runJsonClient } from './compare.mjs';
+import { withDovecot } from './peers/dovecot.mjs';
 import { MAILROOM_USER, prepareMailroom, startMailroom } from './peers/mailroom.mjs';
 
-const here = import.meta.dirname;
 const IMAP_PORT = Number(process.env.MAILROOM_BENCH_PORT ?? 21143);
 const POP3_PORT = Number(process.env.MAILROOM_BENCH_POP3_PORT ?? 21110);
 const DOVECOT_IMAP_PORT = Number(process.env.DOVECOT_BENCH_PORT ?? 21144);
@@ -17,18 +16,7 @@ const DOVECOT_POP3_PORT = Number(process.env.DOVECOT_BENCH_POP3_PORT ?? 21145);
 const RETR = Number(process.env.POP3_BENCH_RETR ?? 2000);
 
 function runClient(port, user, tag) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'pop3-bench.mjs'), '127.0.0.1', String(port), user, 'bench', `--retr=${RETR}`, `--tag=${tag}`], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.on('exit', (code) => {
-      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      if (code !== 0) reject(new Error(`pop3-bench exited ${code}: ${out.slice(-1000)}`));
-      else resolve(lines);
-    });
-  });
+  return runJsonClient('pop3-bench.mjs', ['127.0.0.1', String(port), user, 'bench', `--retr=${RETR}`, `--tag=${tag}`]);
 }
 
 async function benchMailroom(work, maildir, n) {
@@ -57,18 +45,8 @@ async function benchDovecot(work, maildir, n) {
 }
 
 /** Runs both servers on every size; returns rows for the table. */
-export async function pop3Bench({ sizes, folderFor, work }) {
-  setupDovecot();
-  const results = [];
-  for (const n of sizes) {
-    const maildir = folderFor(n);
-    process.stderr.write(`POP3 bench: Mailroom on ${n} messages…\n`);
-    const mailroom = await benchMailroom(work, maildir, n);
-    process.stderr.write(`POP3 bench: Dovecot on ${n} messages…\n`);
-    const dovecot = await benchDovecot(work, maildir, n);
-    results.push({ n, mailroom, dovecot });
-  }
-  return results;
+export function pop3Bench(o) {
+  return mailroomThenDovecot('POP3', o, benchMailroom, benchDovecot);
 }
 
 export function printPop3Table(results) {
