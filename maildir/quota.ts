@@ -106,8 +106,9 @@ export class MaildirQuota {
   private async read(): Promise<string | null> {
     try {
       // blocking: a small file read on every RCPT and every delivery, usually
-      // absent (no quota); through the thread pool that is a round trip each
-      return readFileSync(this.path, 'utf8');
+      // absent (no quota); through the thread pool that is a round trip each.
+      // Absence is asked first: an ENOENT exception costs more than the check.
+      return existsSync(this.path) ? readFileSync(this.path, 'utf8') : null;
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return null;
       throw e;

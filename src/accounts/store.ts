@@ -468,17 +468,17 @@ export class AccountStore {
    * a copy: callers may modify it.
    */
   private async readFileCached<T>(path: string, parse: (text: string, path: string) => T, empty: T, fresh = false): Promise<T> {
-    let stamp: string;
-    try {
-      // blocking: a stat of a small local file, on every lookup (each RCPT, each delivery)
-      const st = statSync(path, { bigint: true });
-      stamp = `${st.ino}:${st.size}:${st.mtimeNs}`;
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return structuredClone(empty);
-      throw e;
-    }
+    // blocking: a stat of a small local file, on every lookup (each RCPT, each
+    // delivery); a missing file (no aliases yet) is answered without an
+    // exception, which would cost more than the stat
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+    if (!st) return structuredClone(empty);
+    const stamp = `${st.ino}:${st.size}:${st.mtimeNs}`;
     const hit = this.cache.get(path);
-    if (!fresh && hit && hit.stamp === stamp) return structuredClone(hit.value as T);
+    // Lookups only read what they get; the callers that change a file ask for
+    // it fresh and get their own copy. (Copying a domain's whole users file on
+    // every RCPT would cost more than reading it, for a big domain.)
+    if (!fresh && hit && hit.stamp === stamp) return hit.value as T;
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
@@ -488,7 +488,7 @@ export class AccountStore {
     }
     const value = parse(text, path);
     this.cache.set(path, { stamp, value });
-    return structuredClone(value);
+    return fresh ? structuredClone(value) : value;
   }
 }
 
@@ -499,8 +499,9 @@ function toRecord(local: string, domain: string, e: UsersFile['users'][string]):
     domain,
     passwordHash: e.password,
     enabled: e.enabled,
-    quota: e.quota ?? null,
-    forward: e.forward ?? null,
+    // copies: the entry is the cached file's (see readFileCached)
+    quota: e.quota ? { ...e.quota } : null,
+    forward: e.forward ? { ...e.forward, to: [...e.forward.to] } : null,
     created: e.created,
   };
 }
@@ -508,7 +509,7 @@ function toRecord(local: string, domain: string, e: UsersFile['users'][string]):
 async function isDirectory(path: string): Promise<boolean> {
   try {
     // blocking: asked several times per RCPT and per delivery (see readFileCached)
-    return statSync(path).isDirectory();
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }
