@@ -1,7 +1,8 @@
 // The MX listener (smtp.port): local recipients only, never a relay; what
 // reaches the queue, and when the client hears 250.
 import nodemailer from 'nodemailer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Harness, RawClient, startHarness } from './smtp-harness.js';
 
 let h: Harness;
@@ -179,6 +180,41 @@ describe('MX: refusals', () => {
 });
 
 describe('MX: ESMTP parameters reach the queue', () => {
+  it('PIPELINING: the replies of one group leave in one write (RFC 2920 3.2); an error is not held back', async () => {
+    // Socket writes of this process that carry SMTP replies: grouped, the
+    // three replies are one _writev; ungrouped, three _write calls.
+    type WriteFn = (this: Socket, ...a: unknown[]) => void;
+    const proto = Socket.prototype as unknown as { _write: WriteFn; _writev: WriteFn };
+    const realWrite = proto._write;
+    const realWritev = proto._writev;
+    const c = await session();
+    const seen: string[] = [];
+    const text = (x: unknown) => (Array.isArray(x) ? x.map((e: { chunk: unknown }) => String(e.chunk)).join('') : String(x));
+    const w = vi.spyOn(proto, '_write').mockImplementation(function (this: Socket, ...a: unknown[]) {
+      seen.push(text(a[0]));
+      return realWrite.call(this, ...a);
+    });
+    const wv = vi.spyOn(proto, '_writev').mockImplementation(function (this: Socket, ...a: unknown[]) {
+      seen.push(text(a[0]));
+      return realWritev.call(this, ...a);
+    });
+    try {
+      c.write('MAIL FROM:<p@example.net>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n');
+      expect([(await c.reply()).code, (await c.reply()).code, (await c.reply()).code]).toEqual([250, 250, 354]);
+      expect(seen.filter((x) => x.startsWith('250 ') || x.startsWith('354 '))).toEqual([expect.stringMatching(/^250 .*\r\n250 .*\r\n354 .*\r\n$/)]);
+      expect((await c.cmd('Subject: grouped\r\n\r\nbody\r\n.')).code).toBe(250);
+      seen.length = 0;
+      c.write('MAIL FROM:<p@example.net>\r\nRCPT TO:<nobody@example.org>\r\nRSET\r\n');
+      expect([(await c.reply()).code, (await c.reply()).code, (await c.reply()).code]).toEqual([250, 550, 250]);
+      // the 550 flushed the held 250 and went out on its own, in order
+      expect(seen.filter((x) => /^(250|550) /.test(x)).map((x) => x.slice(0, 3))).toEqual(['250', '550', '250']);
+    } finally {
+      w.mockRestore();
+      wv.mockRestore();
+      await c.cmd('QUIT');
+    }
+  });
+
   it('PIPELINING: a whole transaction in one write gets its replies in order', async () => {
     const c = await session();
     c.write(
