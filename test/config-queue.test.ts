@@ -26,7 +26,7 @@ describe('queue and routes configuration', () => {
   it('reads every key', () => {
     const c = parse(
       [
-        'queue: { lifetimeSeconds: 86400, retryLocal: 5, retryRemote: 30, concurrency: 4, perDestination: 2, scanIntervalSeconds: 3 }',
+        'queue: { lifetimeSeconds: 86400, retryLocal: 5, retryRemote: 30, concurrency: 4, perDestination: 2, scanIntervalSeconds: 3, inlineDelivery: 0 }',
         'routes:',
         '  example.net: "127.0.0.1:2626"',
         '  Other.Example.: mx.other.example',
@@ -34,7 +34,7 @@ describe('queue and routes configuration', () => {
         '  "*": smarthost.example:587',
       ].join('\n'),
     );
-    expect(c.queue).toEqual({ lifetimeSeconds: 86400, retryLocal: 5, retryRemote: 30, concurrency: 4, perDestination: 2, scanIntervalSeconds: 3 });
+    expect(c.queue).toEqual({ lifetimeSeconds: 86400, retryLocal: 5, retryRemote: 30, concurrency: 4, perDestination: 2, scanIntervalSeconds: 3, inlineDelivery: 0 });
     expect(c.routes).toEqual({
       'example.net': { host: '127.0.0.1', port: 2626 },
       'other.example': { host: 'mx.other.example', port: 25 },
@@ -44,7 +44,7 @@ describe('queue and routes configuration', () => {
   });
 
   it.each([
-    ['queue: { lifetime: 3 }', 'mailroom.yaml: queue.lifetime: unknown key (expected one of: lifetimeSeconds, retryLocal, retryRemote, concurrency, perDestination, scanIntervalSeconds)'],
+    ['queue: { lifetime: 3 }', 'mailroom.yaml: queue.lifetime: unknown key (expected one of: lifetimeSeconds, retryLocal, retryRemote, concurrency, perDestination, scanIntervalSeconds, inlineDelivery)'],
     ['queue: { lifetimeSeconds: 10 }', 'mailroom.yaml: queue.lifetimeSeconds: must be a whole number from 60 to 31536000'],
     ['queue: { concurrency: 0 }', 'mailroom.yaml: queue.concurrency: must be a whole number from 1 to 10000'],
     ['queue: 5', 'mailroom.yaml: queue: must be a mapping (key: value)'],

@@ -22,11 +22,12 @@ export interface QueueEnv {
   close(): Promise<void>;
 }
 
-export async function queueEnv(o: { routes?: Config['routes']; setup?: (a: AccountStore) => Promise<void> } = {}): Promise<QueueEnv> {
+export async function queueEnv(o: { routes?: Config['routes']; setup?: (a: AccountStore) => Promise<void>; inlineDelivery?: number } = {}): Promise<QueueEnv> {
   const { dir, cleanup } = tempDir('mailroom-queue-');
   const config = defaultConfig(dir);
   config.hostname = 'mx.example.org';
   config.routes = o.routes ?? {};
+  if (o.inlineDelivery !== undefined) config.queue.inlineDelivery = o.inlineDelivery;
   const accounts = new AccountStore(config.data);
   await accounts.addDomain('example.org');
   await o.setup?.(accounts);

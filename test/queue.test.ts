@@ -5,10 +5,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HOLD_IN_MEMORY } from '../src/queue/intake.js';
 import { nextRetry } from '../src/queue/schedule.js';
 import { isQueueId, newQueueId, Spool, SpoolError } from '../src/queue/spool.js';
 import { tempDir } from './helpers/tmp.js';
-import { body, envelope, message, parseDsn, queueEnv, type QueueEnv } from './queue-env.js';
+import { body, envelope, message, parseDsn, queueEnv as baseQueueEnv, type QueueEnv } from './queue-env.js';
 
 let env: QueueEnv | null = null;
 afterEach(async () => {
@@ -108,7 +109,13 @@ describe('retry schedule', () => {
   });
 });
 
-describe('local delivery through the queue', () => {
+// The same outcomes whether the intake delivers local mail before it answers
+// (queue.inlineDelivery, the default) or spools everything for the runner.
+describe.each([
+  ['inline', 10],
+  ['spooled', 0],
+])('local delivery through the queue (%s)', (_mode, inlineDelivery) => {
+  const queueEnv = (o: Parameters<typeof baseQueueEnv>[0] = {}) => baseQueueEnv({ ...o, inlineDelivery });
   it('delivers with Return-Path, Delivered-To and Received prepended, then removes the entry', async () => {
     env = await queueEnv({ setup: setupUsers('alice@example.org') });
     const id = await env.queue.intake.enqueue(envelope('carol@example.com', ['Alice@Example.org']), body('hello'));
@@ -266,5 +273,139 @@ describe('local delivery through the queue', () => {
     await env.queue.runner.start();
     await env.queue.runner.idle();
     expect(env.inbox('alice@example.org')).toHaveLength(1);
+  });
+});
+
+describe('inline delivery (queue.inlineDelivery)', () => {
+  const spoolFiles = (e: QueueEnv) => ['tmp', 'mess', 'info'].flatMap((d) => readdirSync(join(e.dir, 'data', 'queue', d)));
+
+  it('a message for local mailboxes is in them when enqueue resolves, and leaves nothing in the spool', async () => {
+    env = await baseQueueEnv({
+      setup: async (a) => {
+        await setupUsers('alice@example.org', 'bob@example.org')(a);
+        await a.addAlias('team@example.org', ['alice@example.org', 'bob@example.org']);
+      },
+    });
+    const id = await env.queue.intake.enqueue(envelope('carol@example.com', ['team@example.org']), body('at-once'));
+    // no runner.idle(): the enqueue itself delivered
+    const [a] = env.inbox('alice@example.org');
+    expect(a).toContain('Delivered-To: alice@example.org\r\n');
+    expect(a).toContain(`id ${id}\r\n`);
+    expect(env.inbox('bob@example.org')).toHaveLength(1);
+    expect(spoolFiles(env)).toEqual([]);
+  });
+
+  it('what cannot be finished at once becomes a queue entry holding the outcomes so far', async () => {
+    env = await baseQueueEnv({
+      setup: async (a) => {
+        await setupUsers('alice@example.org', 'bob@example.org', 'carol@example.org')(a);
+        await a.setQuota('bob@example.org', { messages: 1 });
+      },
+    });
+    await env.queue.intake.enqueue(envelope('carol@example.org', ['bob@example.org']), body('fills-bob'));
+    const born = env.clock.now;
+    const id = await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org', 'bob@example.org']), body('half'));
+    expect(env.inbox('alice@example.org')).toHaveLength(1);
+    const info = await env.queue.spool.readInfo(id);
+    expect(info?.recipients.map((r) => [r.address, r.state, r.attempts])).toEqual([
+      ['alice@example.org', 'delivered', 1],
+      ['bob@example.org', 'deferred', 1],
+    ]);
+    expect(info?.nextTry).toBe(born + 100_000); // the schedule of a first failed attempt
+    expect(readFileSync(join(env.dir, 'data', 'queue', 'mess', id), 'latin1')).toBe(message('half').toString('latin1'));
+    // the runner carries on from there: alice is not delivered again
+    await env.queue.runner.idle();
+    env.clock.now = born + 100_000;
+    await env.queue.runner.idle();
+    expect(env.inbox('alice@example.org')).toHaveLength(1);
+    expect((await env.queue.spool.readInfo(id))?.recipients[1].attempts).toBe(2);
+  });
+
+  it('a failure owing a DSN is queued due at once, and the runner sends the report', async () => {
+    env = await baseQueueEnv({ setup: setupUsers('carol@example.org') });
+    const id = await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org']), body('loops', 'Delivered-To: nobody@example.org\r\n'));
+    // alice is unknown here: routed as failed before any delivery, due now for its report
+    const info = await env.queue.spool.readInfo(id);
+    expect(info?.recipients[0]).toMatchObject({ state: 'failed', status: '5.1.1' });
+    expect(info?.nextTry).toBe(env.clock.now);
+    await env.queue.runner.idle();
+    expect(parseDsn(env.inbox('carol@example.org')[0]).perRecipient[0].get('status')).toBe('5.1.1');
+    expect(spoolFiles(env)).toEqual([]);
+  });
+
+  it('more local deliveries than the limit, or 0 as the limit: spooled whole, nothing delivered before the runner', async () => {
+    for (const [limit, to] of [
+      [1, ['alice@example.org', 'bob@example.org']],
+      [0, ['alice@example.org']],
+    ] as const) {
+      env = await baseQueueEnv({ inlineDelivery: limit, setup: setupUsers('alice@example.org', 'bob@example.org') });
+      const id = await env.queue.intake.enqueue(envelope('carol@example.com', [...to]), body('spooled'));
+      expect(env.inbox('alice@example.org')).toEqual([]);
+      expect(await env.queue.spool.ids()).toEqual([id]);
+      await env.queue.runner.idle();
+      expect(env.inbox('alice@example.org')).toHaveLength(1);
+      await env.close();
+      env = null;
+    }
+  });
+
+  it('an alias with more targets than the limit is spooled already expanded', async () => {
+    env = await baseQueueEnv({
+      inlineDelivery: 1,
+      setup: async (a) => {
+        await setupUsers('alice@example.org', 'bob@example.org')(a);
+        await a.addAlias('team@example.org', ['alice@example.org', 'bob@example.org']);
+      },
+    });
+    const id = await env.queue.intake.enqueue(envelope('carol@example.com', ['team@example.org']), body('wide'));
+    expect(env.inbox('alice@example.org')).toEqual([]);
+    const info = await env.queue.spool.readInfo(id);
+    expect(info?.recipients.map((r) => [r.address, r.route, r.parent, r.state])).toEqual([
+      ['alice@example.org', 'local', 'team@example.org', 'pending'],
+      ['bob@example.org', 'local', 'team@example.org', 'pending'],
+    ]);
+    await env.queue.runner.idle();
+    expect(env.inbox('alice@example.org')).toHaveLength(1);
+    expect(env.inbox('bob@example.org')).toHaveLength(1);
+  });
+
+  it('a stream that fails leaves nothing, delivered nowhere', async () => {
+    env = await baseQueueEnv({ setup: setupUsers('alice@example.org') });
+    async function* broken() {
+      yield Buffer.from('Subject: half\r\n');
+      throw new Error('client went away');
+    }
+    await expect(env.queue.intake.enqueue(envelope('x@example.com', ['alice@example.org']), broken())).rejects.toThrow('client went away');
+    expect(env.inbox('alice@example.org')).toEqual([]);
+    expect(spoolFiles(env)).toEqual([]);
+  });
+
+  it('a message bigger than what is held in memory goes through queue/tmp/ and is delivered byte for byte', async () => {
+    env = await baseQueueEnv({
+      setup: async (a) => {
+        await setupUsers('alice@example.org', 'bob@example.org')(a);
+        await a.setQuota('bob@example.org', { messages: 1 });
+      },
+    });
+    await env.queue.intake.enqueue(envelope('carol@example.org', ['bob@example.org']), body('fills-bob'));
+    const big = Buffer.concat([message('big'), Buffer.alloc(HOLD_IN_MEMORY * 2, 'x')]);
+    const chunks = Array.from({ length: Math.ceil(big.length / 1000) }, (_, k) => big.subarray(k * 1000, (k + 1) * 1000));
+    const id = await env.queue.intake.enqueue(envelope('carol@example.org', ['alice@example.org', 'bob@example.org']), Readable.from(chunks));
+    expect(env.inbox('alice@example.org')[0]!.endsWith(big.toString('latin1'))).toBe(true);
+    // bob is full: the entry keeps the whole body, and nothing else is left in tmp/
+    expect(readFileSync(join(env.dir, 'data', 'queue', 'mess', id))).toEqual(big);
+    expect(readdirSync(join(env.dir, 'data', 'queue', 'tmp'))).toEqual([]);
+  });
+
+  it('the size limit holds for a message kept in memory as for a spooled one', async () => {
+    env = await baseQueueEnv({ setup: setupUsers('alice@example.org') });
+    for (const size of [2000, HOLD_IN_MEMORY + 5000]) {
+      const e = await env.queue.intake
+        .enqueue(envelope('x@example.com', ['alice@example.org']), Readable.from([Buffer.alloc(size / 2, 97), Buffer.alloc(size / 2, 98)]), { maxBytes: 1000 })
+        .catch((err: unknown) => err);
+      expect((e as SpoolError).code).toBe('TOOBIG');
+    }
+    expect(env.inbox('alice@example.org')).toEqual([]);
+    expect(spoolFiles(env)).toEqual([]);
   });
 });

@@ -65,6 +65,12 @@ export interface QueueConfig {
   perDestination: number;
   /** how often the spool is re-read for entries written by other processes and `queue flush` */
   scanIntervalSeconds: number;
+  /**
+   * A received message for at most this many local mailboxes is delivered
+   * into them before the SMTP/LMTP 250 instead of through a queue entry
+   * (src/queue/intake.ts); 0 queues everything.
+   */
+  inlineDelivery: number;
 }
 
 /** A static route (qmail's smtproutes): where mail for a domain, or "*" for any, is sent instead of its MX. */
@@ -193,6 +199,7 @@ export const DEFAULT_QUEUE: QueueConfig = {
   concurrency: 20,
   perDestination: 4,
   scanIntervalSeconds: 10,
+  inlineDelivery: 10,
 };
 
 const QUEUE_RANGES: Record<keyof QueueConfig, [number, number]> = {
@@ -202,6 +209,7 @@ const QUEUE_RANGES: Record<keyof QueueConfig, [number, number]> = {
   concurrency: [1, 10_000],
   perDestination: [1, 10_000],
   scanIntervalSeconds: [1, 3600],
+  inlineDelivery: [0, 1000],
 };
 
 /**

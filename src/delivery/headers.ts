@@ -51,6 +51,13 @@ export async function readHeaderSection(path: string, limit = HEADER_SCAN_LIMIT)
   }
 }
 
+/** The header section of a message held in memory (bounded like readHeaderSection). */
+export function headerSectionOf(message: Buffer, limit = HEADER_SCAN_LIMIT): HeaderSection {
+  const b = message.length > limit ? message.subarray(0, limit) : message;
+  const end = headerEnd(b);
+  return end ? section(b, end.textEnd, end.total, true) : section(b, b.length, b.length, false);
+}
+
 function headerEnd(b: Buffer): { textEnd: number; total: number } | null {
   // the message may start with the blank line (no headers at all)
   if (b[0] === 10) return { textEnd: 0, total: 1 };

@@ -22,7 +22,7 @@ import type { MailStore } from '../../maildir/types.js';
 import { tryParseAddress } from '../accounts/address.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { QueueInfo } from '../queue/spool.js';
-import { hasDeliveredTo, type HeaderSection, readHeaderSection, traceHeaders } from './headers.js';
+import { hasDeliveredTo, type HeaderSection, headerSectionOf, readHeaderSection, traceHeaders } from './headers.js';
 import { deferred, delivered, type DeliveryOutcome, failed } from './outcome.js';
 
 export interface LocalDeliveryDeps {
@@ -68,18 +68,24 @@ export async function expandRecipient(accounts: AccountStore, address: string, h
   return { kind: 'targets', local: r.local, remote: r.remote, unknown: r.unknown };
 }
 
-/** Delivers the spooled message at `messPath` into the INBOX of the local user `address`. */
+/**
+ * Where a message to deliver is: the path of its spooled file, or (a small
+ * message delivered before it was ever spooled, queue/intake.ts) its bytes.
+ */
+export type MessageSource = string | Buffer;
+
+/** Delivers the message at `source` into the INBOX of the local user `address`. */
 export async function deliverToMailbox(
   deps: LocalDeliveryDeps,
   info: QueueInfo,
-  messPath: string,
+  source: MessageSource,
   address: string,
   headers?: HeaderSection,
 ): Promise<DeliveryOutcome> {
   let user;
   let h: HeaderSection;
   try {
-    h = headers ?? (await readHeaderSection(messPath));
+    h = headers ?? (typeof source === 'string' ? await readHeaderSection(source) : headerSectionOf(source));
     if (hasDeliveredTo(h.text, address)) return LOOP(address);
     user = await deps.accounts.getUser(address);
   } catch (e) {
@@ -90,9 +96,9 @@ export async function deliverToMailbox(
   const trace = traceHeaders(info, { hostname: deps.hostname, recipient: user.address, date, eol: h.eol, returnPath: true, deliveredTo: user.address });
   let size = info.size;
   try {
-    size = statSync(messPath).size;
+    size = typeof source === 'string' ? statSync(source).size : source.length;
     const us = await deps.store.forUser(user.address);
-    await us.deliver('INBOX', prepend(trace, messPath, size));
+    await us.deliver('INBOX', typeof source === 'string' ? prepend(trace, source, size) : Buffer.concat([trace, source]));
     return delivered(`x-mailroom; delivered to ${user.address}`);
   } catch (e) {
     if (isStoreError(e, 'OVERQUOTA')) return overQuota(deps, user.address, trace.length + size, e.message);

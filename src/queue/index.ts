@@ -1,12 +1,14 @@
 /**
- * The queue as the server sees it: an intake for the SMTP/LMTP receivers and
- * a delivery runner working the spool under data/queue.
+ * The queue as the server sees it: an intake for the SMTP/LMTP receivers
+ * (local mail delivered at once, the rest spooled: intake.ts) and a delivery
+ * runner working the spool under data/queue.
  */
 import { join } from 'node:path';
 import type { MailStore } from '../../maildir/types.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { Config } from '../config/schema.js';
 import type { MxResolver } from '../delivery/route.js';
+import { InlineIntake } from './intake.js';
 import { type QueueLog, QueueRunner } from './runner.js';
 import { Spool } from './spool.js';
 import type { QueueIntake } from './types.js';
@@ -48,5 +50,6 @@ export async function startQueue(config: Config, deps: QueueDeps): Promise<Runni
     ...(deps.log ? { log: deps.log } : {}),
   });
   await runner.start();
-  return { intake: spool, spool, runner, stop: () => runner.stop(), flush: () => runner.flush() };
+  const intake = new InlineIntake(spool, runner, config.queue.inlineDelivery);
+  return { intake, spool, runner, stop: () => runner.stop(), flush: () => runner.flush() };
 }

@@ -41,8 +41,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { MailStore } from '../../maildir/types.js';
 import type { AccountStore } from '../accounts/store.js';
 import type { QueueConfig, Route } from '../config/schema.js';
-import { type HeaderSection, readHeaderSection, traceHeaders } from '../delivery/headers.js';
-import { deliverToMailbox, expandRecipient } from '../delivery/local.js';
+import { type HeaderSection, headerSectionOf, readHeaderSection, traceHeaders } from '../delivery/headers.js';
+import { deliverToMailbox, expandRecipient, type MessageSource } from '../delivery/local.js';
 import { type DeliveryOutcome, failed } from '../delivery/outcome.js';
 import { deliverRemote } from '../delivery/remote.js';
 import { type MxResolver, nextHops, systemResolver } from '../delivery/route.js';
@@ -298,6 +298,37 @@ export class QueueRunner {
       if (e instanceof EntryGone) return null;
       throw e;
     }
+  }
+
+  /**
+   * Local recipients delivered before the entry exists (the SMTP receivers,
+   * through InlineIntake): `info` is a new entry that is not in the spool
+   * yet, its body `source`. Routes the recipients as a pass would and, when
+   * at most `limit` of them are local mailboxes, delivers to those, one by
+   * one, recording each outcome in `info`. True when that finished the
+   * entry: then it need never be queued. `source` is the body's file, or
+   * the body itself when it is small (see intake.ts). False when something is left for
+   * the queue (a remote recipient, a deferral, a DSN to send, or more local
+   * recipients than `limit`); `info` then holds the state that the caller
+   * commits, due at once if there is a DSN or a remote delivery to do.
+   *
+   * Crash safety is SMTP's own: nothing has been acknowledged yet, so a
+   * crash here loses nothing (the client still has the message); a
+   * recipient delivered before the crash may get it twice when the client
+   * sends it again (RFC 1047's window), once at most per attempt.
+   */
+  async deliverInline(info: QueueInfo, source: MessageSource, limit: number): Promise<boolean> {
+    const headers = typeof source === 'string' ? await readHeaderSection(source) : headerSectionOf(source);
+    await this.expand(info, headers);
+    const local = info.recipients.filter((r) => isOpen(r) && r.route === 'local');
+    if (local.length > limit) return false;
+    for (const r of local) this.apply(info, r, await deliverToMailbox(this.localDeps(), info, source, r.address, headers));
+    if (finished(info)) return true;
+    const now = this.now();
+    const reportDue = info.recipients.some((r) => !isOpen(r) && !r.reported && wantsReport(info, r) !== null);
+    const remoteOpen = info.recipients.some((r) => isOpen(r) && r.route === 'remote');
+    info.nextTry = reportDue || remoteOpen ? now : this.nextTry(info);
+    return false;
   }
 
   private localDeps() {

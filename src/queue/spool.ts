@@ -75,6 +75,17 @@ export interface QueueInfo {
   recipients: SpoolRecipient[];
 }
 
+/** A message in tmp/, written and not yet fsync'd: see Spool.receive. */
+export interface ReceivedMessage {
+  readonly id: string;
+  readonly path: string;
+  readonly size: number;
+  /** fsync and close (on failure the file is removed) */
+  syncAndClose(): Promise<void>;
+  /** close and remove (once; after a commit there is nothing left at `path` to remove) */
+  discard(): Promise<void>;
+}
+
 export class SpoolError extends Error {
   constructor(
     readonly code: 'TOOBIG' | 'BADID' | 'NOENTRY',
@@ -144,17 +155,47 @@ export class Spool implements QueueIntake {
     body: Readable | AsyncIterable<Buffer | string> | Buffer,
     o: { maxBytes?: number; /** recipients already routed (a forward queued by the LDA) */ recipients?: SpoolRecipient[] } = {},
   ): Promise<QueueInfo> {
+    const received = await this.receive(body, o.maxBytes);
+    const info = this.newInfo(received, envelope, o.recipients);
+    await this.commit(received, info);
+    return info;
+  }
+
+  /**
+   * The first half of an enqueue: the body streamed into tmp/<id>, written
+   * but not yet fsync'd. Then either `commit` (it becomes an entry) or
+   * `discard` (it was delivered without the queue, or refused).
+   */
+  async receive(body: Readable | AsyncIterable<Buffer | string> | Buffer, maxBytes?: number, id = this.newId()): Promise<ReceivedMessage> {
     await this.init();
-    const now = this.now();
-    const id = newQueueId(now);
-    const tmp = join(this.tmpDir, id);
-    // written, not yet synced: its fsync runs beside the info file's (below)
-    const written = await writeStream(tmp, body, o.maxBytes, { sync: false });
-    const size = written.size;
-    const mess = join(this.messDir, id);
-    const info: QueueInfo = {
-      version: 1,
+    if (!isQueueId(id)) throw new SpoolError('BADID', `"${id}" is not a queue id`);
+    const path = join(this.tmpDir, id);
+    const written = await writeStream(path, body, maxBytes, { sync: false });
+    let done = false;
+    return {
       id,
+      path,
+      size: written.size,
+      syncAndClose: written.syncAndClose,
+      discard: async () => {
+        if (done) return;
+        done = true;
+        await written.discard();
+      },
+    };
+  }
+
+  /** A new entry id (by the spool's clock) */
+  newId(): string {
+    return newQueueId(this.now());
+  }
+
+  /** The info of a new entry for a received message: every recipient pending, due now. */
+  newInfo(received: Pick<ReceivedMessage, 'id' | 'size'>, envelope: QueueEnvelope, recipients?: SpoolRecipient[]): QueueInfo {
+    const now = this.now();
+    return {
+      version: 1,
+      id: received.id,
       from: envelope.from,
       ...(envelope.envId !== undefined ? { envId: envelope.envId } : {}),
       ...(envelope.ret !== undefined ? { ret: envelope.ret } : {}),
@@ -163,8 +204,8 @@ export class Spool implements QueueIntake {
       received: { ...envelope.received },
       firstSeen: now,
       nextTry: now,
-      size,
-      recipients: o.recipients ?? dedupe(envelope.recipients).map((r) => ({
+      size: received.size,
+      recipients: recipients ?? dedupe(envelope.recipients).map((r) => ({
         address: r.address,
         ...(r.orcpt !== undefined ? { orcpt: r.orcpt } : {}),
         ...(r.notify !== undefined ? { notify: [...r.notify] as DsnNotify[] } : {}),
@@ -172,6 +213,16 @@ export class Spool implements QueueIntake {
         attempts: 0,
       })),
     };
+  }
+
+  /**
+   * The second half: a received message becomes the entry `info` (whose id
+   * is the message's). Resolves once body, info and both renames are
+   * durable; on failure nothing of it is left.
+   */
+  async commit(received: ReceivedMessage, info: QueueInfo): Promise<void> {
+    const tmp = received.path;
+    const mess = join(this.messDir, info.id);
     let infoTmp: string | null = null;
     let renamed = false;
     try {
@@ -182,7 +233,7 @@ export class Spool implements QueueIntake {
       // sees an entry without its body; a crash before round 2 completes may
       // leave info/<id> without mess/<id>, which recovery removes, and that
       // is fine: nothing was acknowledged yet. SMTP's 250 comes after round 2.
-      const synced = await Promise.allSettled([written.syncAndClose(), this.writeInfoTmp(info)]);
+      const synced = await Promise.allSettled([received.syncAndClose(), this.writeInfoTmp(info)]);
       if (synced[1].status === 'fulfilled') infoTmp = synced[1].value;
       for (const r of synced) if (r.status === 'rejected') throw r.reason;
       await rename(tmp, mess);
@@ -197,7 +248,6 @@ export class Spool implements QueueIntake {
       throw e;
     }
     this.onEnqueued?.(info);
-    return info;
   }
 
   /**
@@ -350,7 +400,7 @@ async function writeStream(
   body: Readable | AsyncIterable<Buffer | string> | Buffer,
   maxBytes: number | undefined,
   o: { sync: boolean },
-): Promise<{ size: number; syncAndClose: () => Promise<void> }> {
+): Promise<{ size: number; syncAndClose: () => Promise<void>; discard: () => Promise<void> }> {
   const f = await NewFile.create(path, 'wx', 0o600);
   let size = 0;
   try {
@@ -370,7 +420,7 @@ async function writeStream(
   }
   const syncAndClose = () => f.syncAndClose();
   if (o.sync) await syncAndClose();
-  return { size, syncAndClose };
+  return { size, syncAndClose, discard: () => f.discard() };
 }
 
 function dedupe(rs: QueueRecipient[]): QueueRecipient[] {
