@@ -464,20 +464,20 @@ export class AccountStore {
    * is still held by the cache's stamp; an inode number can come back only
    * after two more replacements, and then with the same size and the same
    * nanosecond mtime as well, which is what would be needed to be fooled. A
-   * missing file (domain being created) reads as empty. The value returned is
-   * a copy: callers may modify it.
+   * missing file (domain being created) reads as empty. With `fresh` the
+   * file is re-read and the value is the caller's own copy, to modify and
+   * write back; without, it is the cached value itself, read-only.
    */
   private async readFileCached<T>(path: string, parse: (text: string, path: string) => T, empty: T, fresh = false): Promise<T> {
     // blocking: a stat of a small local file, on every lookup (each RCPT, each
     // delivery); a missing file (no aliases yet) is answered without an
-    // exception, which would cost more than the stat
+    // exception, which would cost more than the stat. Lookups get the cached
+    // value, not a copy: copying a big domain's users file on every RCPT
+    // would cost more than reading it.
     const st = statSync(path, { bigint: true, throwIfNoEntry: false });
     if (!st) return structuredClone(empty);
     const stamp = `${st.ino}:${st.size}:${st.mtimeNs}`;
     const hit = this.cache.get(path);
-    // Lookups only read what they get; the callers that change a file ask for
-    // it fresh and get their own copy. (Copying a domain's whole users file on
-    // every RCPT would cost more than reading it, for a big domain.)
     if (!fresh && hit && hit.stamp === stamp) return hit.value as T;
     let text: string;
     try {

@@ -302,15 +302,17 @@ export class QueueRunner {
 
   /**
    * Local recipients delivered before the entry exists (the SMTP receivers,
-   * through InlineIntake): `info` is a new entry that is not in the spool
-   * yet, its body `source`. Routes the recipients as a pass would and, when
-   * at most `limit` of them are local mailboxes, delivers to those, one by
-   * one, recording each outcome in `info`. True when that finished the
-   * entry: then it need never be queued. `source` is the body's file, or
-   * the body itself when it is small (see intake.ts). False when something is left for
-   * the queue (a remote recipient, a deferral, a DSN to send, or more local
-   * recipients than `limit`); `info` then holds the state that the caller
-   * commits, due at once if there is a DSN or a remote delivery to do.
+   * through InlineIntake): `info` is a new entry not yet in the spool, and
+   * `source` its body (the file in queue/tmp/, or the bytes of a small
+   * message, see intake.ts). Routes the recipients as a pass would and, when
+   * at most `limit` of them are local mailboxes, delivers to those one by
+   * one, recording each outcome in `info`.
+   *
+   * True when that finished the entry: it need never be queued. False when
+   * something is left for the queue (a remote recipient, a deferral, a DSN
+   * to send, or more local recipients than `limit`); `info` then holds the
+   * state the caller commits, due at once if a DSN or a remote delivery is
+   * owed, else on the retry schedule.
    *
    * Crash safety is SMTP's own: nothing has been acknowledged yet, so a
    * crash here loses nothing (the client still has the message); a

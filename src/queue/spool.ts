@@ -168,7 +168,6 @@ export class Spool implements QueueIntake {
    */
   async receive(body: Readable | AsyncIterable<Buffer | string> | Buffer, maxBytes?: number, id = this.newId()): Promise<ReceivedMessage> {
     await this.init();
-    if (!isQueueId(id)) throw new SpoolError('BADID', `"${id}" is not a queue id`);
     const path = join(this.tmpDir, id);
     const written = await writeStream(path, body, maxBytes, { sync: false });
     let done = false;
