@@ -27,7 +27,7 @@ async function benchMailroom(work, maildir, n) {
     config,
     `hostname: bench.test\ndata: ./data\nimap: { port: ${IMAP_PORT}, tlsPort: false }\n` +
       `pop3: { port: ${POP3_PORT}, tlsPort: false, maxConnectionsPerIp: 1000 }\n` +
-      `smtp: { port: false, submissionPort: false, tlsPort: false }\n`,
+      `smtp: { port: false, submissionPort: false, tlsPort: false }\nauth: { upgradeHashes: false }\n`,
   );
   const server = await startMailroom(config);
   try {

@@ -120,6 +120,15 @@ describe('authenticate', () => {
     expect(await auth.authenticate('migrated@example.org', ASCII, '192.0.2.1')).toEqual({ ok: true, address: 'migrated@example.org' });
   });
 
+  it('with upgradeHashes off, a migrated hash logs in and stays as it was', async () => {
+    const { store } = await setup();
+    const auth = AuthService.fromConfig(store, { ...DEFAULT_AUTH, failureDelayMs: 1, upgradeHashes: false }, { scrypt: FAST });
+    const legacy = fixtureHashes[0]!;
+    await store.addUser('migrated@example.org', legacy);
+    expect(await auth.authenticate('migrated@example.org', ASCII, '192.0.2.1')).toEqual({ ok: true, address: 'migrated@example.org' });
+    expect((await store.getUser('migrated@example.org'))?.passwordHash).toBe(legacy);
+  });
+
   it('sees changes made by another process (the CLI) without a restart', async () => {
     const { store, auth } = await setup();
     expect((await auth.authenticate('alice@example.org', 'alice-pw', '192.0.2.1')).ok).toBe(true);

@@ -85,6 +85,15 @@ describe('mailroom CLI round trip', () => {
     expect((await run(['check', 'alice@example.org', '--password-stdin'], 'first secret')).code).toBe(1);
     expect((await run(['check', 'alice@example.org', '--password-stdin'], 'second secret')).code).toBe(0);
 
+    // an imported hash (here Dovecot's {PLAIN}) is stored as given and verifies; one we cannot verify is refused
+    expect((await run(['user', 'passwd', 'alice@example.org', '--hash', '{PLAIN}third secret'])).code).toBe(0);
+    expect((await run(['check', 'alice@example.org', '--password-stdin'], 'third secret')).code).toBe(0);
+    const bad = await run(['user', 'passwd', 'alice@example.org', '--hash', '{ROT13}frperg']);
+    expect(bad.code).toBe(64);
+    expect(oneLine(bad)).toMatch(/^mailroom: --hash: not a hash Mailroom can verify/);
+    expect((await run(['user', 'passwd', 'alice@example.org', '--hash', '{PLAIN}x', '--password-stdin'], 'y')).code).toBe(64);
+    expect((await run(['check', 'alice@example.org', '--password-stdin'], 'third secret')).code).toBe(0);
+
     expect(await run(['user', 'quota', 'alice@example.org', '1G', '--messages', '5000'])).toMatchObject({
       code: 0,
       stdout: 'alice@example.org: quota 1G, 5000 messages\n',

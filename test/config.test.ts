@@ -65,7 +65,7 @@ describe('configuration defaults', () => {
         'imap: { port: 143, tlsPort: false }',
         'pop3: { port: false, tlsPort: 995 }',
         'smtp: { port: 25, submissionPort: 587, tlsPort: 465 }',
-        'auth: { failureDelayMs: 500, maxFailures: 3, maxFailuresPerIp: 10, lockoutSeconds: 60, allowPlaintext: true }',
+        'auth: { failureDelayMs: 500, maxFailures: 3, maxFailuresPerIp: 10, lockoutSeconds: 60, allowPlaintext: true, upgradeHashes: false }',
       ].join('\n'),
     );
     const c = await loadConfig({ cwd: '/', env: { MAILROOM_CONFIG: join(cwd, 'mailroom.yaml') } });
@@ -76,7 +76,7 @@ describe('configuration defaults', () => {
       imap: { port: 143, tlsPort: false },
       pop3: { port: false, tlsPort: 995 },
       smtp: { port: 25, submissionPort: 587, tlsPort: 465 },
-      auth: { failureDelayMs: 500, maxFailures: 3, maxFailuresPerIp: 10, lockoutSeconds: 60, allowPlaintext: true },
+      auth: { failureDelayMs: 500, maxFailures: 3, maxFailuresPerIp: 10, lockoutSeconds: 60, allowPlaintext: true, upgradeHashes: false },
     });
   });
 

@@ -1,6 +1,12 @@
 // Mailroom as a benchmark peer: a data directory with one user bench@bench.test
 // (password "bench") whose INBOX is a copy of a corpus Maildir, served by the
 // built `mailroom serve` (dist/src/cli.js) on 127.0.0.1.
+//
+// The bench user's stored credential is the Dovecot peer's: `{PLAIN}bench`
+// (bench/peers/dovecot.sh), kept as it is (auth.upgradeHashes: false), so both
+// servers do the same work to log in and the figures compare the servers, not
+// the password schemes. A second user, scrypt@bench.test, has Mailroom's
+// default scrypt hash; the IMAP bench times its login on its own row.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +15,7 @@ import { join } from 'node:path';
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli.js');
 
 export const MAILROOM_USER = 'bench@bench.test';
+export const SCRYPT_USER = 'scrypt@bench.test';
 
 /** Prepares DIR (data + config) with a cold copy of `maildir` as the user's INBOX. */
 export function prepareMailroom(dir, maildir, port) {
@@ -17,11 +24,12 @@ export function prepareMailroom(dir, maildir, port) {
   const config = join(dir, 'mailroom.yaml');
   writeFileSync(
     config,
-    `hostname: bench.test\ndata: ./data\nimap: { port: ${port}, tlsPort: false, maxConnectionsPerIp: 1000 }\n`,
+    `hostname: bench.test\ndata: ./data\nimap: { port: ${port}, tlsPort: false, maxConnectionsPerIp: 1000 }\nauth: { upgradeHashes: false }\n`,
   );
   const run = (args, input) => execFileSync(process.execPath, [cli, '--config', config, ...args], { input, stdio: ['pipe', 'ignore', 'inherit'] });
   run(['domain', 'add', 'bench.test']);
-  run(['user', 'add', MAILROOM_USER, '--password-stdin'], 'bench');
+  run(['user', 'add', MAILROOM_USER, '--hash', '{PLAIN}bench']);
+  run(['user', 'add', SCRYPT_USER, '--password-stdin'], 'bench');
   const root = join(dir, 'data', 'mail', 'bench.test', 'bench', 'Maildir');
   rmSync(root, { recursive: true, force: true });
   execFileSync('cp', ['-a', maildir, root]);

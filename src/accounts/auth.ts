@@ -12,7 +12,8 @@
  *   the password being looked at, so a lockout reveals nothing about whether
  *   an account exists, and a correct password guessed during it is useless.
  * - A successful login with a legacy hash (or a weaker scrypt) replaces it
- *   with a fresh scrypt hash, unless the password was changed meanwhile.
+ *   with a fresh scrypt hash, unless the password was changed meanwhile or
+ *   the operator turned `auth.upgradeHashes` off.
  * - Accounts are read through AccountStore, which re-reads a file when it
  *   changed on disk, so `mailroom user …` takes effect without a restart.
  */
@@ -44,6 +45,8 @@ export interface AuthServiceOptions {
   lockoutMs?: number;
   /** cost of the scrypt hash a legacy hash is upgraded to */
   scrypt?: ScryptParams;
+  /** whether a successful login upgrades a legacy or weaker hash (default true) */
+  upgradeHashes?: boolean;
   /** remote addresses never locked out or counted (e.g. a webmail proxy); loopback is not exempt by default */
   trustedAddresses?: string[];
   /** called when something unexpected happens (a damaged file, a failed rehash); the server logs it */
@@ -67,6 +70,7 @@ export class AuthService {
   private readonly maxFailuresPerIp: number;
   private readonly lockoutMs: number;
   private readonly scrypt: ScryptParams;
+  private readonly upgradeHashes: boolean;
   private readonly trusted: Set<string>;
   private readonly onError: (err: unknown, context: string) => void;
   private readonly now: () => number;
@@ -84,19 +88,21 @@ export class AuthService {
     this.maxFailuresPerIp = o.maxFailuresPerIp ?? DEFAULT_AUTH.maxFailuresPerIp;
     this.lockoutMs = o.lockoutMs ?? DEFAULT_AUTH.lockoutSeconds * 1000;
     this.scrypt = o.scrypt ?? DEFAULT_SCRYPT;
+    this.upgradeHashes = o.upgradeHashes ?? DEFAULT_AUTH.upgradeHashes;
     this.trusted = new Set((o.trustedAddresses ?? []).map(normalizeIp));
     this.onError = o.onError ?? (() => {});
     this.now = o.now ?? Date.now;
   }
 
   /** The service as mailroom.yaml's `auth:` section sets it up. */
-  static fromConfig(store: AccountStore, auth: AuthConfig, o: Omit<AuthServiceOptions, 'failureDelayMs' | 'maxFailures' | 'maxFailuresPerIp' | 'lockoutMs'> = {}): AuthService {
+  static fromConfig(store: AccountStore, auth: AuthConfig, o: Omit<AuthServiceOptions, 'failureDelayMs' | 'maxFailures' | 'maxFailuresPerIp' | 'lockoutMs' | 'upgradeHashes'> = {}): AuthService {
     return new AuthService(store, {
       ...o,
       failureDelayMs: auth.failureDelayMs,
       maxFailures: auth.maxFailures,
       maxFailuresPerIp: auth.maxFailuresPerIp,
       lockoutMs: auth.lockoutSeconds * 1000,
+      upgradeHashes: auth.upgradeHashes,
     });
   }
 
@@ -134,7 +140,7 @@ export class AuthService {
     if (!user.enabled) return fail('disabled', false);
 
     this.byIdentity.delete(key);
-    if (needsRehash(user.passwordHash, this.scrypt)) await this.upgradeHash(user.address, user.passwordHash, password);
+    if (this.upgradeHashes && needsRehash(user.passwordHash, this.scrypt)) await this.upgradeHash(user.address, user.passwordHash, password);
     return { ok: true, address: user.address };
   }
 

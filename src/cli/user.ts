@@ -1,7 +1,7 @@
 /** mailroom user add|passwd|del|list|quota|enable|disable|forward */
 import type { Command } from 'commander';
 import { parseAddress } from '../accounts/address.js';
-import { hashPassword } from '../accounts/passwords.js';
+import { hashPassword, hashScheme } from '../accounts/passwords.js';
 import type { Quota, UserRecord } from '../accounts/store.js';
 import { AccountError, EX, MailroomError } from '../errors.js';
 import { type CliContext, examples } from './context.js';
@@ -9,6 +9,20 @@ import { readPassword } from './password-input.js';
 import { formatSize, parseCount, parseSize } from './size.js';
 
 const PASSWORD_STDIN = 'read the password from standard input (without it, you are asked on the terminal)';
+const HASH =
+  'store this existing hash instead of asking for a password, e.g. a {SHA512-CRYPT} or {BLF-CRYPT} one from a Dovecot or Courier userdb (see README "Passwords")';
+
+/**
+ * The hash to store: the one given with --hash (when we can verify it: a hash
+ * no login could ever match is refused rather than locking the user out), or
+ * a fresh scrypt hash of a password read from the terminal or stdin.
+ */
+async function storedHash(ctx: CliContext, o: { hash?: string; passwordStdin?: boolean }): Promise<string> {
+  if (o.hash === undefined) return hashPassword(await readPassword(ctx.io, { fromStdin: !!o.passwordStdin, confirm: true }));
+  if (o.passwordStdin) throw new MailroomError(EX.USAGE, '--hash and --password-stdin exclude each other');
+  if (hashScheme(o.hash) === null) throw new MailroomError(EX.USAGE, `--hash: not a hash Mailroom can verify: ${o.hash.slice(0, 20)}…`);
+  return o.hash;
+}
 
 function quotaFrom(size: string | undefined, messages: string | undefined): Quota | null {
   const bytes = size === undefined ? null : parseSize(size);
@@ -46,16 +60,16 @@ export function userCommands(program: Command, ctx: CliContext): void {
     .option('--quota <size>', 'storage quota, e.g. 500M or 2G (binary units)')
     .option('--quota-messages <count>', 'quota on the number of messages')
     .option('--password-stdin', PASSWORD_STDIN)
+    .option('--hash <stored>', HASH)
     .option('--disabled', 'create the account disabled (it receives mail but cannot log in)')
     .addHelpText('after', examples('mailroom user add alice@example.org --quota 2G', 'printf %s "$PASS" | mailroom user add bob@example.org --password-stdin'))
-    .action(async (address: string, o: { quota?: string; quotaMessages?: string; passwordStdin?: boolean; disabled?: boolean }, cmd: Command) => {
+    .action(async (address: string, o: { quota?: string; quotaMessages?: string; passwordStdin?: boolean; hash?: string; disabled?: boolean }, cmd: Command) => {
       const quota = quotaFrom(o.quota, o.quotaMessages); // usage errors before asking for a password
       const store = await ctx.accounts(cmd);
       const a = parseAddress(address);
       if (!(await store.hasDomain(a.domain))) throw new AccountError('NODOMAIN', `no such domain: ${a.domain} (add it with: mailroom domain add ${a.domain})`);
       if (await store.getUser(a.address)) throw new AccountError('EXISTS', `user ${a.address} already exists`);
-      const password = await readPassword(ctx.io, { fromStdin: !!o.passwordStdin, confirm: true });
-      const u = await store.addUser(address, await hashPassword(password), { quota, enabled: !o.disabled });
+      const u = await store.addUser(address, await storedHash(ctx, o), { quota, enabled: !o.disabled });
       ctx.out(`user ${u.address} added (${describeQuota(u.quota)}; Maildir ${store.maildirPath(u.address)})`);
     });
 
@@ -64,13 +78,13 @@ export function userCommands(program: Command, ctx: CliContext): void {
     .description("change a user's password")
     .argument('<address>', 'the user')
     .option('--password-stdin', PASSWORD_STDIN)
+    .option('--hash <stored>', HASH)
     .addHelpText('after', examples('mailroom user passwd alice@example.org', 'printf %s "$PASS" | mailroom user passwd alice@example.org --password-stdin'))
-    .action(async (address: string, o: { passwordStdin?: boolean }, cmd: Command) => {
+    .action(async (address: string, o: { passwordStdin?: boolean; hash?: string }, cmd: Command) => {
       const store = await ctx.accounts(cmd);
       const existing = await store.getUser(address);
       if (!existing) throw new MailroomError(EX.NOUSER, `no such user: ${address}`);
-      const password = await readPassword(ctx.io, { fromStdin: !!o.passwordStdin, confirm: true });
-      await store.setPassword(existing.address, await hashPassword(password));
+      await store.setPassword(existing.address, await storedHash(ctx, o));
       ctx.out(`password of ${existing.address} changed`);
     });
 

@@ -27,6 +27,12 @@ export interface AuthConfig {
   lockoutSeconds: number;
   /** allow plaintext authentication on cleartext connections from non-loopback peers */
   allowPlaintext: boolean;
+  /**
+   * replace a legacy hash (SHA512-CRYPT, bcrypt, {PLAIN}, a weaker scrypt…) with
+   * a fresh scrypt hash at the first successful login; off keeps imported hashes
+   * as they are (a users file shared with another system, a scheme chosen on purpose)
+   */
+  upgradeHashes: boolean;
 }
 
 /**
@@ -169,6 +175,7 @@ export const DEFAULT_AUTH: AuthConfig = {
   maxFailuresPerIp: 20,
   lockoutSeconds: 300,
   allowPlaintext: false,
+  upgradeHashes: true,
 };
 
 export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
@@ -342,6 +349,7 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Con
     if (m.maxFailuresPerIp !== undefined) a.maxFailuresPerIp = c.integer('auth.maxFailuresPerIp', m.maxFailuresPerIp, 1, 1_000_000);
     if (m.lockoutSeconds !== undefined) a.lockoutSeconds = c.integer('auth.lockoutSeconds', m.lockoutSeconds, 1, 31_536_000);
     if (m.allowPlaintext !== undefined) a.allowPlaintext = c.boolean('auth.allowPlaintext', m.allowPlaintext);
+    if (m.upgradeHashes !== undefined) a.upgradeHashes = c.boolean('auth.upgradeHashes', m.upgradeHashes);
   }
   if (top.queue !== undefined) {
     const m = c.mapping('queue', top.queue, Object.keys(DEFAULT_QUEUE));
