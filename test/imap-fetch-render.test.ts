@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../maildir/mime/parser.js';
 import { renderBodyStructure } from '../protocol/imap/fetch/bodystructure.js';
-import { crlfWindow, FetchAbortError, toCrlf } from '../protocol/imap/fetch/crlf-source.js';
+import { crlfSlice, crlfWindow, FetchAbortError, toCrlf } from '../protocol/imap/fetch/crlf-source.js';
 import { renderEnvelope } from '../protocol/imap/fetch/envelope.js';
 import { filterHeaderFields } from '../protocol/imap/fetch/header-fields.js';
 import { findPart, resolveSection, sectionName } from '../protocol/imap/fetch/sections.js';
@@ -267,6 +267,21 @@ describe('LF → CRLF window', () => {
         }
       }
     }
+  });
+
+  it('crlfSlice gives the same bytes as a latin1 string, 8-bit bytes intact', () => {
+    const eight = Buffer.from('Subject: caf\u00e9 \u20ac\n\nline\n\xff\n', 'utf8');
+    const eightCrlf = eight.toString('latin1').replaceAll('\n', '\r\n');
+    for (const [r, c] of [[raw, crlf], [eight, eightCrlf]] as const) {
+      for (let skip = 0; skip <= c.length; skip++) {
+        const got = crlfSlice(r, { skip, length: c.length - skip, what: 't' });
+        expect(got).toBe(c.slice(skip));
+        expect(Buffer.from(got, 'latin1').equals(Buffer.from(c.slice(skip), 'latin1'))).toBe(true);
+      }
+      expect(crlfSlice(r, { skip: 1, length: 2, what: 't' })).toBe(c.slice(1, 3));
+      expect(() => crlfSlice(r, { skip: 0, length: c.length + 1, what: 't' })).toThrow(FetchAbortError);
+    }
+    expect(Buffer.from(crlfSlice(eight, { skip: 0, length: eightCrlf.length, what: 't' }), 'latin1').toString('utf8')).toBe('Subject: caf\u00e9 \u20ac\r\n\r\nline\r\n\u00ff\r\n');
   });
 
   it('one byte at a time', async () => {

@@ -35,6 +35,14 @@ const CRLF = Buffer.from('\r\n');
  * was CR. Returns the converted chunk (the input itself when nothing changes).
  */
 export function toCrlf(chunk: Buffer, prevCR: boolean): Buffer {
+  if (chunk.indexOf(LF) < 0) return chunk;
+  if (chunk.indexOf(CR) < 0) {
+    // Stored mail is LF-only: every LF is bare (but a first one that ends the
+    // previous chunk's CR). Native string replacement is ~3× faster here than
+    // copying line by line from JavaScript.
+    const s = lfOnlyToCrlf(chunk);
+    return Buffer.from(prevCR && chunk[0] === LF ? s.slice(1) : s, 'latin1');
+  }
   let bare = 0;
   for (let i = chunk.indexOf(LF); i >= 0; i = chunk.indexOf(LF, i + 1)) {
     if (!(i === 0 ? prevCR : chunk[i - 1] === CR)) bare++;
@@ -62,10 +70,26 @@ export interface CrlfWindow {
   what: string;
 }
 
-/** The window of an in-memory raw range, in one piece: the synchronous twin of crlfWindow. */
-export function crlfSlice(raw: Buffer, w: CrlfWindow): Buffer {
-  const all = toCrlf(raw, false);
-  const out = all.subarray(Math.min(w.skip, all.length), w.skip + w.length);
+/** LF → CRLF of bytes without any CR, as a latin1 string (one character per byte). */
+function lfOnlyToCrlf(raw: Buffer): string {
+  return raw.toString('latin1').replaceAll('\n', '\r\n');
+}
+
+/** The CRLF rule above on a whole in-memory range, as a latin1 string. */
+function crlfString(raw: Buffer): string {
+  if (raw.indexOf(CR) < 0) return lfOnlyToCrlf(raw);
+  return raw.toString('latin1').replace(/(?<!\r)\n/g, '\r\n');
+}
+
+/**
+ * The window of an in-memory raw range, in one piece: the synchronous twin of
+ * crlfWindow. A latin1 string (one character per byte) rather than a Buffer,
+ * because FETCH output copies it once, straight into the socket's write
+ * buffer, with the response text around it.
+ */
+export function crlfSlice(raw: Buffer, w: CrlfWindow): string {
+  const all = crlfString(raw);
+  const out = w.skip === 0 && w.length >= all.length ? all : all.slice(Math.min(w.skip, all.length), w.skip + w.length);
   if (out.length < w.length) throw new FetchAbortError(`${w.what}: the stored message is ${w.length - out.length} bytes shorter than its index says`);
   return out;
 }

@@ -58,6 +58,8 @@ export interface FetchResult {
 const SEEN_BATCH = 128;
 /** Buffered response bytes gathered into one write. */
 const FLUSH_AT = 64 * 1024;
+/** A Buffer piece at least this big is written as it is rather than copied into the write buffer. */
+const PASS_THROUGH = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 const WHOLE: BodySection = { part: [], spec: { kind: 'all' } };
@@ -145,7 +147,6 @@ async function readAll(r: MessageBytes): Promise<Buffer> {
 /** Gathers one message's response, opening what must be open before anything is written. */
 class MessagePrep {
   readonly pieces: Piece[] = [];
-  private text: string[] = [];
   private index: MessageIndex | undefined;
 
   constructor(private mailbox: Mailbox, private uid: number) {}
@@ -154,18 +155,9 @@ class MessagePrep {
     return (this.index ??= await this.mailbox.index(this.uid));
   }
 
-  /** appends response text (latin1) or bytes; consecutive text becomes one Buffer */
+  /** appends response text (latin1: one character per byte) or bytes; the Writer copies each into its buffer */
   attr(s: string | Buffer): void {
-    if (typeof s === 'string') this.text.push(s);
-    else {
-      this.flushText();
-      this.pieces.push(s);
-    }
-  }
-
-  private flushText(): void {
-    if (this.text.length > 0) this.pieces.push(this.text.length === 1 ? this.text[0]! : this.text.join(''));
-    this.text = [];
+    this.pieces.push(s);
   }
 
   async body(b: BodyItem): Promise<void> {
@@ -197,7 +189,6 @@ class MessagePrep {
       // message's response has started (FetchAbortError: the connection is closed).
       return this.attr(crlfSlice(raw?.bytes ?? EMPTY, window));
     }
-    this.flushText();
     // Streamed: a file that turns out shorter fails mid-literal (FetchAbortError).
     this.pieces.push({ raw, window });
   }
@@ -218,7 +209,6 @@ class MessagePrep {
   }
 
   finish(): Piece[] {
-    this.flushText();
     return this.pieces;
   }
 
@@ -297,9 +287,12 @@ async function prepareMessage(
  * always written before a literal body is piped.
  */
 class Writer {
-  private pending: Buffer[] = [];
-  /** text since the last Buffer in `pending`: encoded once, when a Buffer comes or at the flush */
-  private text: string[] = [];
+  /** filled buffers, in order, waiting for the next flush */
+  private chunks: Buffer[] = [];
+  /** the buffer being filled, and how much of it is */
+  private buf: Buffer = EMPTY;
+  private pos = 0;
+  /** bytes in `chunks` and `buf` */
   private size = 0;
   constructor(private out: FetchOutput) {}
 
@@ -308,11 +301,8 @@ class Writer {
     try {
       for (; i < pieces.length; i++) {
         const piece = pieces[i]!;
-        if (typeof piece === 'string') {
-          this.text.push(piece);
-          this.size += piece.length;
-        } else if (Buffer.isBuffer(piece)) {
-          this.add(piece);
+        if (!isStream(piece)) {
+          this.put(piece);
         } else {
           await this.flush();
           const { stream } = piece.raw;
@@ -328,25 +318,41 @@ class Writer {
     if (this.size >= FLUSH_AT) await this.flush();
   }
 
-  private add(b: Buffer): void {
-    this.closeText();
-    this.pending.push(b);
-    this.size += b.length;
+  /**
+   * Copies text (latin1) or bytes into the buffer being filled: one copy per
+   * byte on the way to the socket, and one write per FLUSH_AT bytes. A large
+   * Buffer is passed on as it is (the socket writes it without a copy).
+   */
+  private put(p: string | Buffer): void {
+    const n = p.length;
+    if (n === 0) return;
+    this.size += n;
+    if (typeof p !== 'string' && n >= PASS_THROUGH) {
+      this.seal();
+      this.chunks.push(p);
+      return;
+    }
+    if (this.pos + n > this.buf.length) {
+      this.seal();
+      this.buf = Buffer.allocUnsafe(Math.max(FLUSH_AT, n));
+    }
+    this.pos += typeof p === 'string' ? this.buf.write(p, this.pos, 'latin1') : p.copy(this.buf, this.pos);
   }
 
-  private closeText(): void {
-    if (this.text.length === 0) return;
-    this.pending.push(Buffer.from(this.text.join(''), 'latin1'));
-    this.text = [];
+  /** closes the buffer being filled (the socket will own it: it is never written to again) */
+  private seal(): void {
+    if (this.pos > 0) this.chunks.push(this.buf.subarray(0, this.pos));
+    this.buf = EMPTY;
+    this.pos = 0;
   }
 
   async flush(): Promise<void> {
     if (this.size === 0) return;
-    this.closeText();
-    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.size);
-    this.pending = [];
+    this.seal();
+    const chunks = this.chunks;
+    this.chunks = [];
     this.size = 0;
-    await this.out.write(data);
+    for (const c of chunks) await this.out.write(c);
   }
 }
 
