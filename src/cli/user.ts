@@ -20,7 +20,8 @@ const HASH =
 async function storedHash(ctx: CliContext, o: { hash?: string; passwordStdin?: boolean }): Promise<string> {
   if (o.hash === undefined) return hashPassword(await readPassword(ctx.io, { fromStdin: !!o.passwordStdin, confirm: true }));
   if (o.passwordStdin) throw new MailroomError(EX.USAGE, '--hash and --password-stdin exclude each other');
-  if (hashScheme(o.hash) === null) throw new MailroomError(EX.USAGE, `--hash: not a hash Mailroom can verify: ${o.hash.slice(0, 20)}…`);
+  // the value itself is not echoed: a mistyped {PLAIN} one is a password
+  if (hashScheme(o.hash) === null) throw new MailroomError(EX.USAGE, `--hash: not a hash Mailroom can verify (see README "Passwords" for the schemes)`);
   return o.hash;
 }
 

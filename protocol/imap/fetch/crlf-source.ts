@@ -89,7 +89,7 @@ function crlfString(raw: Buffer): string {
  */
 export function crlfSlice(raw: Buffer, w: CrlfWindow): string {
   const all = crlfString(raw);
-  const out = w.skip === 0 && w.length >= all.length ? all : all.slice(Math.min(w.skip, all.length), w.skip + w.length);
+  const out = all.slice(Math.min(w.skip, all.length), w.skip + w.length);
   if (out.length < w.length) throw new FetchAbortError(`${w.what}: the stored message is ${w.length - out.length} bytes shorter than its index says`);
   return out;
 }
