@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { LineReader, type LineEvent } from '../protocol/pop3/line-reader.js';
 import { parseCommand } from '../protocol/pop3/commands.js';
-import { multiLineBody, topOf } from '../protocol/pop3/message-stream.js';
+import { multiLineBody, topOf, wholeMultiLine } from '../protocol/pop3/message-stream.js';
 import { decodeBase64, parsePlain } from '../protocol/pop3/sasl.js';
 import { uidl } from '../protocol/pop3/uidl.js';
 
@@ -113,6 +113,24 @@ describe('multiLineBody', () => {
       expect(await collect(multiLineBody(chunks(...input.split(''))))).toBe(want);
     });
   }
+
+  for (const [input, want] of cases) {
+    it(`whole in memory: ${JSON.stringify(input)}`, () => {
+      expect(wholeMultiLine('+OK x\r\n', Buffer.from(input, 'latin1')).toString('latin1')).toBe('+OK x\r\n' + want);
+    });
+  }
+
+  it('whole in memory gives what the streamed transform gives, on random mixes of CR, LF, dots and 8-bit bytes', async () => {
+    const alphabet = ['\n', '\r', '.', 'a', '\xe9', '\r\n', '\n.'];
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let k = 0; k < 500; k++) {
+      let input = '';
+      for (let n = rand(30); n > 0; n--) input += alphabet[rand(alphabet.length)];
+      const want = await collect(multiLineBody(chunks(input)));
+      expect(wholeMultiLine('', Buffer.from(input, 'latin1')).toString('latin1'), JSON.stringify(input)).toBe(want);
+    }
+  });
 
   it('passes a chunk that needs no change through without copying', async () => {
     const b = Buffer.from('a\r\nb\r\n');

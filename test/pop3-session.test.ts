@@ -75,6 +75,16 @@ describe('RETR', () => {
     }
   });
 
+  it('pipelined RETRs in any order, around a DELE, get the same bytes as RETRs sent one at a time (read-ahead kept in step)', async () => {
+    fx = await pop3Fixture(tricky);
+    const { session, io } = await login(fx);
+    const one: string[] = [];
+    for (let n = 1; n <= tricky.length; n++) one.push(await exchange(session, io, `RETR ${n}`));
+    const piped = await exchange(session, io, 'RETR 1', 'RETR 2', 'DELE 4', 'RETR 3', 'RETR 4', 'RETR 5', 'RETR 2', 'RETR 7', 'RETR 6');
+    const want = [one[0], one[1], '+OK Message 4 marked for deletion\r\n', one[2], '-ERR Message 4 is marked for deletion\r\n', one[4], one[1], one[6], one[5]];
+    expect(piped).toBe(want.join(''));
+  });
+
   it('streams a 5 MB message in bounded chunks', async () => {
     const line = `${'x'.repeat(70)}\n.starts with a dot\n`;
     const big = Buffer.from(`Subject: big\n\n${line.repeat(Math.ceil((5 * 1024 * 1024) / line.length))}`);

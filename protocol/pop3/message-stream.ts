@@ -10,6 +10,8 @@
  * The output of `multiLineBody` is exactly `rfc822Size` octets plus one per
  * stuffed dot plus the terminator (and the CRLF completing a last line).
  */
+import { crlfString } from '../crlf.js';
+
 const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
@@ -18,12 +20,8 @@ const LF_ONLY = Buffer.from('\n');
 const DOT_BUF = Buffer.from('.');
 const TERMINATOR = Buffer.from('.\r\n');
 
-/**
- * The transformation itself, one chunk at a time and synchronous, so that a
- * message already in memory (a small file read ahead) is converted without
- * any asynchronous step.
- */
-export class DotStuffer {
+/** The transformation itself, one chunk at a time (a streamed message). */
+class DotStuffer {
   private atLineStart = true; // the next byte begins a line
   private pendingCr = false; // the last byte seen was a CR not yet followed by anything
 
@@ -64,6 +62,22 @@ export class DotStuffer {
     // a trailing CR only needs its LF
     return Buffer.concat([this.pendingCr ? LF_ONLY : CRLF, TERMINATOR]);
   }
+}
+
+/**
+ * A whole message already in memory as its complete reply: `head` (the
+ * status line, CRLF included), the body through the same rules as
+ * DotStuffer, and the terminator, in one Buffer for one write. Done with
+ * native string replacement on a latin1 string (one character per byte),
+ * several times faster than DotStuffer's line-by-line copy; after the CRLF
+ * rule every LF ends a line, so "\n." finds exactly the lines to stuff.
+ */
+export function wholeMultiLine(head: string, raw: Buffer): Buffer {
+  let body = crlfString(raw);
+  if (body.charCodeAt(0) === DOT) body = '.' + body;
+  if (body.includes('\n.')) body = body.replaceAll('\n.', '\n..');
+  const end = body.length === 0 || body.endsWith('\n') ? '.\r\n' : body.endsWith('\r') ? '\n.\r\n' : '\r\n.\r\n';
+  return Buffer.from(head + body + end, 'latin1');
 }
 
 export interface MultiLineOptions {

@@ -21,7 +21,7 @@ import type { Authenticator, SessionIO, SessionLog } from '../session-io.js';
 import type { Mailbox, MailStore } from '../../maildir/types.js';
 import { COMMAND_STATES, parseCommand, type Pop3Command } from './commands.js';
 import { LineReader, type LineEvent } from './line-reader.js';
-import { DotStuffer, multiLineBody, topOf } from './message-stream.js';
+import { multiLineBody, topOf, wholeMultiLine } from './message-stream.js';
 import { err, ok, storeErrorCode, storeErrorReply } from './responses.js';
 import {
   decodeBase64,
@@ -81,6 +81,11 @@ interface Maildrop {
 }
 
 type OpenedMessage = Awaited<ReturnType<Mailbox['read']>>;
+/** A message opened for RETR/TOP; `retrReply` is its whole RETR reply, made ahead when it was read whole. */
+interface Prepared {
+  opened: OpenedMessage;
+  retrReply?: Buffer;
+}
 
 const PLAINTEXT_REFUSED = 'Plaintext authentication is not allowed on an unencrypted connection; use STLS or the TLS port first';
 /** pause reading once this many lines wait; resume when the queue is empty */
@@ -121,7 +126,9 @@ export class Pop3Session {
    * round trips of the next ones overlap the network's instead of adding to
    * them. At most READ_AHEAD files, in message order.
    */
-  private prefetched: { index: number; opening: Promise<OpenedMessage> }[] = [];
+  private prefetched: { index: number; opening: Promise<Prepared> }[] = [];
+  /** index of the message the last RETR/TOP opened: a read-ahead queued before a newer RETR is skipped */
+  private lastOpened = -1;
 
   constructor(
     private readonly io: SessionIO,
@@ -525,17 +532,24 @@ export class Pop3Session {
         const i = await this.message(d, cmd.msg);
         if (i === undefined) return;
         // open before answering, so a vanished message still gets an -ERR
-        const opened = await this.openMessage(d, i);
+        const { opened, retrReply } = await this.openMessage(d, i);
+        this.lastOpened = i;
+        if (cmd.name === 'RETR' && opened.bytes) {
+          // read whole (a small message): one write, no stream machinery
+          await this.send(retrReply ?? this.retrReply(d, i, opened.bytes));
+          if (!this.gone) d.retrieved.add(i);
+          // Read ahead once the reply has left: the socket adapter flushes
+          // what this turn wrote in a setImmediate queued before this one,
+          // so the next files are read while the client takes this message,
+          // not while it waits for it.
+          setImmediate(() => {
+            if (this.lastOpened === i) this.prefetch(d, i);
+          });
+          return;
+        }
         this.prefetch(d, i);
         // the status line leaves with the first piece of the body
         const head = Buffer.from(ok(cmd.name === 'RETR' ? `${d.sizes[i]} octets` : 'Top of message follows'));
-        if (cmd.name === 'RETR' && opened.bytes) {
-          // read whole (a small message): one write, no stream machinery
-          const stuffer = new DotStuffer();
-          await this.send(Buffer.concat([head, stuffer.push(opened.bytes), stuffer.finish()]));
-          if (!this.gone) d.retrieved.add(i);
-          return;
-        }
         const { size, stream } = opened;
         const body = cmd.name === 'RETR' ? multiLineBody(stream, { head, sourceBytes: size }) : multiLineBody(topOf(stream, cmd.lines), { head });
         if (this.gone) {
@@ -561,25 +575,39 @@ export class Pop3Session {
   }
 
   /** The message at index i: the prefetched file if it is that one, else opened now. */
-  private openMessage(d: Maildrop, i: number): Promise<OpenedMessage> {
+  private openMessage(d: Maildrop, i: number): Promise<Prepared> {
     const k = this.prefetched.findIndex((p) => p.index === i);
     // whatever was read ahead of i is not going to be asked for next
     const passed = this.prefetched.splice(0, k < 0 ? this.prefetched.length : k + 1);
     for (const p of passed) if (p.index !== i) void this.discard(p.opening);
-    return k < 0 ? d.mailbox.read(d.uids[i]) : passed[k].opening;
+    return k < 0 ? d.mailbox.read(d.uids[i]).then((opened) => ({ opened })) : passed[k].opening;
   }
 
-  /** Keeps the READ_AHEAD messages after index `current` that are not marked deleted opened and read. */
+  /** The whole RETR reply of a message read into memory. */
+  private retrReply(d: Maildrop, i: number, bytes: Buffer): Buffer {
+    return wholeMultiLine(ok(`${d.sizes[i]} octets`), bytes);
+  }
+
+  /**
+   * Keeps the READ_AHEAD messages after index `current` that are not marked
+   * deleted opened and read; a small one also gets its RETR reply made, so
+   * that answering its RETR is a single write.
+   */
   private prefetch(d: Maildrop, current: number): void {
     if (this.ending) return;
     let j = this.prefetched.length ? this.prefetched[this.prefetched.length - 1].index + 1 : current + 1;
     while (this.prefetched.length < READ_AHEAD && j < d.uids.length) {
       if (!d.deleted[j]) {
-        const opening = d.mailbox.read(d.uids[j]);
-        // start reading too (read(0) fills the stream's buffer without
-        // consuming it); a failure here is reported by the RETR that wants it
-        opening.then((m) => m.bytes ?? m.stream.read(0)).catch(() => {});
-        this.prefetched.push({ index: j, opening });
+        const index = j;
+        const opening = d.mailbox.read(d.uids[index]).then((opened): Prepared => {
+          if (opened.bytes) return { opened, retrReply: this.retrReply(d, index, opened.bytes) };
+          // start reading (read(0) fills the stream's buffer without consuming it)
+          opened.stream.read(0);
+          return { opened };
+        });
+        // a failure here is reported by the RETR that wants it
+        opening.catch(() => {});
+        this.prefetched.push({ index, opening });
       }
       j++;
     }
@@ -590,9 +618,9 @@ export class Pop3Session {
     await Promise.all(all.map((p) => this.discard(p.opening)));
   }
 
-  private async discard(opening: Promise<OpenedMessage>): Promise<void> {
+  private async discard(opening: Promise<Prepared>): Promise<void> {
     await opening.then(
-      (m) => m.release(),
+      (m) => m.opened.release(),
       () => {},
     );
   }

@@ -17,6 +17,7 @@
  * do what Dovecot does (imap-fetch-body.c "got too little data"): fail, and
  * the caller must drop the connection, which is out of sync from here on.
  */
+import { crlfString } from '../../crlf.js';
 
 /** Thrown when a literal already announced on the wire cannot be completed. The connection must be closed. */
 export class FetchAbortError extends Error {
@@ -40,7 +41,7 @@ export function toCrlf(chunk: Buffer, prevCR: boolean): Buffer {
     // Stored mail is LF-only: every LF is bare (but a first one that ends the
     // previous chunk's CR). Native string replacement is ~3× faster here than
     // copying line by line from JavaScript.
-    const s = lfOnlyToCrlf(chunk);
+    const s = chunk.toString('latin1').replaceAll('\n', '\r\n');
     return Buffer.from(prevCR && chunk[0] === LF ? s.slice(1) : s, 'latin1');
   }
   let bare = 0;
@@ -68,17 +69,6 @@ export interface CrlfWindow {
   length: number;
   /** what is being sent, for the error message */
   what: string;
-}
-
-/** LF → CRLF of bytes without any CR, as a latin1 string (one character per byte). */
-function lfOnlyToCrlf(raw: Buffer): string {
-  return raw.toString('latin1').replaceAll('\n', '\r\n');
-}
-
-/** The CRLF rule above on a whole in-memory range, as a latin1 string. */
-function crlfString(raw: Buffer): string {
-  if (raw.indexOf(CR) < 0) return lfOnlyToCrlf(raw);
-  return raw.toString('latin1').replace(/(?<!\r)\n/g, '\r\n');
 }
 
 /**
