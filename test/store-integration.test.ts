@@ -225,6 +225,62 @@ describe('migration', () => {
   });
 });
 
+describe('first load of a folder nobody has numbered', () => {
+  const folder = () => `${tmp.dir}/Handmade`;
+  beforeEach(() => {
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(`${folder()}/${sub}`, { recursive: true });
+    // listed in hash order by readdir; discovery order is by time, then name
+    writeFileSync(`${folder()}/cur/1600000300.M1P1.h:2,S`, 'Subject: third\n\n');
+    writeFileSync(`${folder()}/cur/1600000100.M9P1.h:2,`, 'Subject: first\n\n');
+    writeFileSync(`${folder()}/new/1600000400.M1P1.h`, 'Subject: fourth\n\n');
+    writeFileSync(`${folder()}/cur/1600000200.M5P1.h:2,F`, 'Subject: second\n\n');
+    // caught mid-move by another MDA: the same base in new/ and cur/
+    writeFileSync(`${folder()}/new/1600000250.M1P1.h`, 'Subject: moving\n\n');
+    writeFileSync(`${folder()}/cur/1600000250.M1P1.h:2,R`, 'Subject: moving\n\n');
+  });
+  const uidlistBases = () =>
+    readFileSync(`${folder()}/mailroom-uidlist`, 'latin1')
+      .split('\n')
+      .slice(1)
+      .filter((l) => l !== '')
+      .map((l) => l.split(' ')[1]);
+
+  it('numbers every file once, in discovery order, a base listed twice at its cur/ name', async () => {
+    const store = new MaildirStore({ rootOf: () => folder() });
+    const mb = await (await store.forUser('a')).open('INBOX', { readOnly: true });
+    expect(mb.uids()).toEqual([1, 2, 3, 4, 5]);
+    expect(mb.messages().map((m) => m.flags)).toEqual([[], ['\\Flagged'], ['\\Answered'], ['\\Seen'], []]);
+    expect(uidlistBases()).toEqual(['1600000100.M9P1.h', '1600000200.M5P1.h', '1600000250.M1P1.h', '1600000300.M1P1.h', '1600000400.M1P1.h']);
+    await mb.close();
+    await store.close();
+  });
+
+  it('gives way to the general path when another process numbered the folder after our read of the uidlist', async () => {
+    const store = new MaildirStore({ rootOf: () => folder() });
+    const u = await store.forUser('a');
+    const { index } = (u as unknown as { folderIndex(n: string): { index: { uidlist: { lock<T>(fn: () => Promise<T>): Promise<T> } } } }).folderIndex('INBOX');
+    const lock = index.uidlist.lock.bind(index.uidlist);
+    let other: number[] = [];
+    index.uidlist.lock = async <T>(fn: () => Promise<T>) => {
+      // the other process takes the lock first and numbers everything
+      const s2 = new MaildirStore({ rootOf: () => folder() });
+      const mb2 = await (await s2.forUser('a')).open('INBOX', { readOnly: true });
+      other = [...mb2.uids()];
+      await mb2.close();
+      await s2.close();
+      index.uidlist.lock = lock;
+      return lock(fn);
+    };
+    const mb = await u.open('INBOX', { readOnly: true });
+    expect(other).toEqual([1, 2, 3, 4, 5]);
+    // the same UIDs, not a second numbering (which would have given 6..10)
+    expect(mb.uids()).toEqual([1, 2, 3, 4, 5]);
+    expect(uidlistBases()).toHaveLength(5);
+    await mb.close();
+    await store.close();
+  });
+});
+
 describe('uidlist compaction', () => {
   it('rewrites the uidlist once most of its lines are dead, keeping every surviving UID', async () => {
     const store = new MaildirStore({ rootOf: () => root() });
