@@ -136,6 +136,8 @@ export class MaildirMailbox implements Mailbox {
 
   private claimRecent(uids: readonly number[]): number[] {
     const got: number[] = [];
+    const unclaimed = this.idx.unclaimedRecent;
+    if (unclaimed.size === 0) return got; // the usual case, and a view may be 100,000 UIDs long
     for (const u of uids) {
       if (this.idx.unclaimedRecent.delete(u)) {
         this.recentSet.add(u);

@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdirSync, unlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { MaildirStore } from '../maildir/store.js';
+import { compareNames } from '../maildir/folder-index.js';
 import { provisionMaildir } from '../maildir/provision.js';
 import { sampleMessage, tempDir } from './helpers/tmp.js';
 
@@ -244,6 +245,22 @@ describe('first load of a folder nobody has numbered', () => {
       .slice(1)
       .filter((l) => l !== '')
       .map((l) => l.split(' ')[1]);
+
+  it('discovery order: by seconds, then the micros of an M field (modulo 10^6), then by name; names of another form last', () => {
+    const names = ['zzz-foreign', '20.M5P1.h', '10.M999999P1.h', '10.M1000001P1.h', '10.P1.h', '9.M7P1.h', '10.M1000001P0.h', '10.foo', '.hidden', 'a.M1'];
+    expect([...names].sort(compareNames)).toEqual([
+      '9.M7P1.h',
+      '10.P1.h',
+      '10.foo',
+      '10.M1000001P0.h',
+      '10.M1000001P1.h',
+      '10.M999999P1.h',
+      '20.M5P1.h',
+      '.hidden',
+      'a.M1',
+      'zzz-foreign',
+    ]);
+  });
 
   it('numbers every file once, in discovery order, a base listed twice at its cur/ name', async () => {
     const store = new MaildirStore({ rootOf: () => folder() });
