@@ -51,6 +51,20 @@ describe('ImapSession', () => {
     expect(untagged(await b.send('FETCH 2 FLAGS'))).toEqual(['* 2 FETCH (FLAGS ())']);
   });
 
+  it('a STORE on more messages than one batch answers every message once, in order, and changes them all', async () => {
+    await seed(600);
+    const a = await world.login();
+    await a.send('SELECT INBOX');
+    await a.send('STORE 5 +FLAGS.SILENT (\\Seen)');
+    const reply = await a.send('UID STORE 1:* +FLAGS (\\Flagged)');
+    expect(reply).toMatch(/OK Store completed\r\n$/);
+    const want = Array.from({ length: 600 }, (_, i) => `* ${i + 1} FETCH (FLAGS (${i === 4 ? '\\Seen \\Flagged' : '\\Flagged'} \\Recent) UID ${i + 1})`);
+    expect(untagged(reply)).toEqual(want);
+    const b = await world.login();
+    await b.send('EXAMINE INBOX');
+    expect(untagged(await b.send('SEARCH UNFLAGGED'))).toEqual(['* SEARCH']);
+  });
+
   it('MOVE by one session is an EXPUNGE for the other, after its next allowed command', async () => {
     await seed(3);
     const a = await world.login();

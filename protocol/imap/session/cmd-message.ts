@@ -22,6 +22,9 @@ function live(sel: Selected, set: SequenceSet, byUid: boolean): { targets: Targe
   return { targets, gone: targets.length !== all.length };
 }
 
+/** messages a STORE renames before it sends their FETCH responses */
+const STORE_BATCH = 256;
+
 /** RFC 2180 4.1.2 / RFC 5530: some messages named were expunged by another session */
 function expungeIssued(): never {
   throw no('Some of the requested messages no longer exist', 'EXPUNGEISSUED');
@@ -93,16 +96,26 @@ export const store: Handler<{ name: 'STORE'; uid: boolean; set: SequenceSet; mod
   const sel = core.requireSelected();
   if (sel.readOnly) throw no('Mailbox is read-only');
   const { targets, gone } = live(sel, cmd.set, cmd.uid);
-  const metas = targets.length ? await sel.mailbox.setFlags(targets.map((t) => t.uid), cmd.mode, cmd.flags) : [];
-  if (!cmd.silent) {
-    const lines: string[] = [];
-    for (const m of metas) {
-      const seq = sel.view.seqOf(m.uid);
-      if (seq === 0) continue;
-      const uid = cmd.uid ? ` UID ${m.uid}` : '';
-      lines.push(`* ${seq} FETCH (FLAGS ${flagList(m.flags, sel.view.isRecent(m.uid))}${uid})\r\n`);
+  const uids = targets.map((t) => t.uid);
+  if (cmd.silent) {
+    if (uids.length) await sel.mailbox.setFlags(uids, cmd.mode, cmd.flags);
+  } else {
+    // In batches, each batch's FETCH responses sent before the next is
+    // renamed: the client reads one while we rename the next, instead of
+    // waiting for all of a big folder's renames and then reading everything.
+    for (let k = 0; k < uids.length; k += STORE_BATCH) {
+      const metas = await sel.mailbox.setFlags(uids.slice(k, k + STORE_BATCH), cmd.mode, cmd.flags);
+      const lines: string[] = [];
+      for (const m of metas) {
+        const seq = sel.view.seqOf(m.uid);
+        if (seq === 0) continue;
+        const uid = cmd.uid ? ` UID ${m.uid}` : '';
+        lines.push(`* ${seq} FETCH (FLAGS ${flagList(m.flags, sel.view.isRecent(m.uid))}${uid})\r\n`);
+      }
+      await core.send(...lines);
+      // the renames are blocking: give the socket its turn to flush (it does so in a setImmediate) first
+      if (k + STORE_BATCH < uids.length) await new Promise<void>((r) => setImmediate(r));
     }
-    await core.send(...lines);
   }
   if (gone) expungeIssued();
   return { text: 'Store completed' };
