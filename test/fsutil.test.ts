@@ -1,7 +1,8 @@
 // Group commit of directory fsyncs (maildir/fsutil.ts DirSyncer): a change is
-// durable only after an fsync that started after it, and callers share fsyncs.
+// durable only after an fsync that started after it, and callers share fsyncs. Also NewFile and the dot-lock.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { acquireDotLock } from '../maildir/dotlock.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirSyncer, fsyncDir } from '../maildir/fsutil.js';
@@ -87,6 +88,40 @@ describe('NewFile', () => {
       await g.write(Buffer.from('partial'));
       await g.discard();
       expect(existsSync(join(dir, 'b'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('dot-lock', () => {
+  it('holds the lock file with our pid, makes a second taker wait for the release, and breaks a stale lock', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailroom-dotlock-'));
+    try {
+      const lock = join(dir, 'x.lock');
+      const release = await acquireDotLock(lock);
+      expect(readFileSync(lock, 'latin1')).toBe(`${process.pid}\n`);
+      const order: string[] = [];
+      const second = acquireDotLock(lock, { timeoutMs: 5000 }).then((r) => {
+        order.push('second');
+        return r;
+      });
+      await new Promise((r) => setTimeout(r, 30));
+      order.push('release');
+      await release();
+      await (await second)();
+      expect(order).toEqual(['release', 'second']);
+      expect(existsSync(lock)).toBe(false);
+
+      // a lock left by a process that died: older than staleMs, broken
+      writeFileSync(lock, '999999\n');
+      utimesSync(lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+      const again = await acquireDotLock(lock, { staleMs: 10_000, timeoutMs: 2000 });
+      expect(readFileSync(lock, 'latin1')).toBe(`${process.pid}\n`);
+      await again();
+      // a fresh lock held elsewhere is not broken: the taker gives up with INUSE
+      writeFileSync(lock, '999999\n');
+      await expect(acquireDotLock(lock, { staleMs: 60_000, timeoutMs: 50 })).rejects.toMatchObject({ code: 'INUSE' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
