@@ -105,7 +105,7 @@ function mailbox(tokens: Token[]): Address | null {
     // Dovecot uses a trailing comment as the name of a bare addr-spec: "a@b (Name)".
     const comment = [...tokens].reverse().find((t) => t.t === 'comment');
     const name = comment && comment.v.length > 0 ? comment.v : null;
-    return { name, adl: null, ...spec };
+    return { name, adl: null, mailbox: spec.mailbox, host: spec.host };
   }
   let gt = tokens.findIndex((t, k) => k > lt && isSpecial(t, '>'));
   if (gt < 0) gt = tokens.length;
@@ -119,7 +119,8 @@ function mailbox(tokens: Token[]): Address | null {
       inner = inner.slice(colon + 1);
     }
   }
-  return { name: phrase(tokens.slice(0, lt)), adl, ...addrSpec(inner) };
+  const spec = addrSpec(inner);
+  return { name: phrase(tokens.slice(0, lt)), adl, mailbox: spec.mailbox, host: spec.host };
 }
 
 /** Index of the next top-level separator (one of `stops`) from i, skipping over <...>. */
