@@ -31,6 +31,13 @@ describe('parseAddressList', () => {
     ]);
   });
 
+  it('quoted pairs inside quoted strings, an unclosed quote or trailing backslash, 8-bit atoms', () => {
+    expect(parseAddressList('"Jo \\"Q\\" Public" <jq@x.test>')).toEqual([{ name: 'Jo "Q" Public', adl: null, mailbox: 'jq', host: 'x.test' }]);
+    expect(parseAddressList('"unclosed <a@b>')).toEqual([{ name: null, adl: null, mailbox: 'unclosed <a@b>', host: 'MISSING_DOMAIN' }]);
+    expect(parseAddressList('"trailing \\')).toEqual([{ name: null, adl: null, mailbox: 'trailing \\', host: 'MISSING_DOMAIN' }]);
+    expect(parseAddressList('Ren\xe9 M\xfcller <r@m.test>')).toEqual([{ name: 'Ren\xe9 M\xfcller', adl: null, mailbox: 'r', host: 'm.test' }]);
+  });
+
   it('garbage gives MISSING_MAILBOX / MISSING_DOMAIN like Dovecot, never throws', () => {
     // spam-2/00011 in the corpus: an address as display name
     expect(parseAddressList('x1@Email.cz <x1@Email.cz>')).toEqual([addr('x1@Email.cz', 'x1', 'Email.cz')]);
