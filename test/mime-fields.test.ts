@@ -142,4 +142,13 @@ describe('parseHeaderFields', () => {
     ]);
     expect(parse(text).map((f) => f.name)).toEqual(['received', 'from', 'x-mailer', 'subject', 'from']);
   });
+
+  it('a wanted name matches in any ASCII case, with space before the colon, and nothing longer, shorter or 8-bit does', () => {
+    const text = 'CONTENT-TYPE: a\nContent-Type : b\nContent-Types: c\nContent-Typ: d\nCont\xc9nt-Type: e\nTO: f\nT\x80: g\n';
+    expect(parse(text, STRUCTURE_FIELDS)).toEqual([
+      { name: 'content-type', value: 'a' },
+      { name: 'content-type', value: 'b' },
+      { name: 'to', value: 'f' },
+    ]);
+  });
 });

@@ -66,8 +66,8 @@ export function parseHeaderFields(block: Buffer, wanted?: ReadonlySet<string>): 
     if (colon > pos && colon < firstEnd) {
       let nameEnd = colon;
       while (nameEnd > pos && isWsp(text.charCodeAt(nameEnd - 1))) nameEnd--;
-      const name = nameEnd > pos ? lowerName(text, pos, nameEnd) : null;
-      if (name !== null && (wanted === undefined || wanted.has(name))) {
+      const name = nameEnd <= pos ? null : wanted === undefined ? lowerName(text, pos, nameEnd) : wantedName(text, pos, nameEnd, wanted);
+      if (name !== null) {
         fields.push({ name, value: fieldValue(text, colon + 1, firstEnd, lf, next) });
       }
     } else if (next > lf + 1) {
@@ -93,6 +93,34 @@ function blankLineEnd(text: string, at: number): number {
     if (text.charCodeAt(at + 1) === LF) return at + 2;
   }
   return at;
+}
+
+/** wanted names by length, for wantedName() */
+const byLength = new WeakMap<ReadonlySet<string>, Map<number, string[]>>();
+
+/**
+ * The member of `wanted` that text[start, end) names, compared ignoring ASCII
+ * case, or null. No string is made for a field nobody wants (Received:,
+ * X-…: most of a header), and a wanted one gets the set's own string.
+ */
+function wantedName(text: string, start: number, end: number, wanted: ReadonlySet<string>): string | null {
+  let lengths = byLength.get(wanted);
+  if (lengths === undefined) {
+    lengths = new Map();
+    for (const w of wanted) lengths.set(w.length, [...(lengths.get(w.length) ?? []), w]);
+    byLength.set(wanted, lengths);
+  }
+  const candidates = lengths.get(end - start);
+  if (candidates === undefined) return null;
+  next: for (const w of candidates) {
+    for (let i = 0; i < w.length; i++) {
+      let c = text.charCodeAt(start + i);
+      if (c >= 65 && c <= 90) c += 32; // A-Z
+      if (c !== w.charCodeAt(i)) continue next;
+    }
+    return w;
+  }
+  return null;
 }
 
 /** The lower-cased name in text[start, end), or null if it holds white space or control characters. */
