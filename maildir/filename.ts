@@ -76,6 +76,32 @@ export function parseName(name: string): ParsedName {
   return { base, flags: flags >>> 0, extra, foreignInfo, rawSize: sizeField(base, ',S='), vsize: sizeField(base, ',W=') };
 }
 
+/** flag bits by the character code of their Maildir letter */
+const LETTER_BITS: number[] = [];
+for (const [l, bit] of LETTERS) LETTER_BITS[l.charCodeAt(0)] = bit;
+
+/**
+ * parseName(name).flags alone, without building the rest: a folder listed
+ * for the first time needs just this (and the sizes) for each of its files.
+ */
+export function flagsOf(name: string): number {
+  const colon = name.indexOf(':');
+  // ":2," info only (parseName keeps any other info verbatim, with no flags)
+  if (colon < 0 || name.charCodeAt(colon + 1) !== 50 || name.charCodeAt(colon + 2) !== 44) return 0;
+  let flags = 0;
+  for (let i = colon + 3; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 97 && c <= 122) flags |= 1 << (KEYWORD_SHIFT + c - 97);
+    else flags |= LETTER_BITS[c] ?? 0;
+  }
+  return flags >>> 0;
+}
+
+/** The S= (raw) or W= (CRLF) size a base carries, or null (parseName's rawSize and vsize). */
+export function sizeOf(base: string, which: 'S' | 'W'): number | null {
+  return sizeField(base, which === 'S' ? ',S=' : ',W=');
+}
+
 function sizeField(base: string, tag: string): number | null {
   const i = base.indexOf(tag);
   if (i < 0) return null;

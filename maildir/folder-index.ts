@@ -33,7 +33,7 @@
 import { renameSync, statSync, type BigIntStats } from 'node:fs';
 import { readdir, rename, stat } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
-import { fileNameFor, parseName } from './filename.js';
+import { fileNameFor, flagsOf, parseName, sizeOf } from './filename.js';
 import { KeywordMap } from './keywords.js';
 import { LOC_CUR, LOC_NEW, MessageTable } from './message-table.js';
 import { Uidlist, type UidEntry } from './uidlist.js';
@@ -256,6 +256,7 @@ export class FolderIndex {
     return { listing, newMtime: sn.mtimeNs, curMtime: sc.mtimeNs, startedNs: wall, seq };
   }
 
+  /** new/ and cur/: blocking stats, on every sync (a thread-pool round trip each otherwise) */
   private dirStats(): [BigIntStats, BigIntStats] {
     return [statSync(`${this.dir}/new`, { bigint: true }), statSync(`${this.dir}/cur`, { bigint: true })];
   }
@@ -490,15 +491,15 @@ export class FolderIndex {
       this.foreignSeen = true;
       return;
     }
-    const p = parseName(name);
+    // the name's facts one by one, not parseName(): this runs for every file of a folder's first load
     this.table.push({
       uid,
       name,
       base,
       loc,
-      flags: p.flags,
-      rawSize: sizes?.rawSize ?? p.rawSize ?? 0,
-      vsize: sizes?.vsize ?? p.vsize ?? 0,
+      flags: flagsOf(name),
+      rawSize: sizes?.rawSize ?? sizeOf(base, 'S') ?? 0,
+      vsize: sizes?.vsize ?? sizeOf(base, 'W') ?? 0,
       date: sizes?.date ?? 0,
       modseq: ++this.highestModseq,
     });
@@ -799,10 +800,6 @@ export function baseOf(name: string): string {
 }
 
 /**
- * Discovery order for files nobody has numbered: by delivery time as the
- * qmail-style name gives it (seconds, then microseconds), then by name.
- */
-/**
  * A listing keyed by base. A base listed twice (renamed while we listed, or
  * moved from new/ to cur/ between the two directories) keeps its later
  * entry: cur/ is listed last.
@@ -827,6 +824,10 @@ function discoveryOrder(listing: Listing): number[] {
   return order.filter((x, k) => k + 1 === order.length || bases[order[k + 1]] !== bases[x]);
 }
 
+/**
+ * Discovery order for files nobody has numbered: by delivery time as the
+ * qmail-style name gives it (seconds, then microseconds), then by name.
+ */
 export function compareNames(a: string, b: string): number {
   const ta = timeKey(a);
   const tb = timeKey(b);
