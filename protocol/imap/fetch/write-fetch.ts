@@ -102,6 +102,18 @@ function bodyItem(item: FetchItem): BodyItem | null {
   }
 }
 
+/** bodyItem of each item of a FETCH, made once for all its messages (its name is a string to build) */
+const bodyItems = new WeakMap<FetchItem, BodyItem>();
+
+function bodyItemOf(item: FetchItem): BodyItem {
+  let b = bodyItems.get(item);
+  if (b === undefined) {
+    b = bodyItem(item)!;
+    bodyItems.set(item, b);
+  }
+  return b;
+}
+
 /** RFC 3501 6.4.5: which items set \Seen */
 function setsSeen(item: FetchItem): boolean {
   return item.type === 'RFC822' || item.type === 'RFC822.TEXT' || (item.type === 'BODY[]' && !item.peek);
@@ -226,7 +238,9 @@ async function prepareMessage(
 ): Promise<Piece[]> {
   const meta = mailbox.meta(t.uid);
   if (meta === undefined) throw new NotInView();
-  const flags = `FLAGS ${formatFlags(meta)}`;
+  // made only when sent: a BODY[] or ENVELOPE fetch of a big folder mostly never needs it
+  let flagsText: string | undefined;
+  const flags = (): string => (flagsText ??= `FLAGS ${formatFlags(meta)}`);
   const p = new MessagePrep(mailbox, t.uid);
   p.attr(`* ${t.seq} FETCH (`);
   let first = true;
@@ -243,11 +257,11 @@ async function prepareMessage(
           p.attr(`UID ${t.uid}`);
           if (seenChanged && !hasFlags) {
             sep();
-            p.attr(flags);
+            p.attr(flags());
           }
           break;
         case 'FLAGS':
-          p.attr(flags);
+          p.attr(flags());
           break;
         case 'INTERNALDATE':
           p.attr(`INTERNALDATE ${formatInternalDate(await mailbox.internalDate(t.uid))}`);
@@ -265,12 +279,12 @@ async function prepareMessage(
           await p.structure(true);
           break;
         default:
-          await p.body(bodyItem(item)!);
+          await p.body(bodyItemOf(item));
       }
     }
     if (seenChanged && !hasFlags && items[0]?.type !== 'UID') {
       sep();
-      p.attr(flags);
+      p.attr(flags());
     }
     p.attr(')\r\n');
     return p.finish();
