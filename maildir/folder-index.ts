@@ -247,9 +247,8 @@ export class FolderIndex {
       }
       for (const name of names) {
         if (name.charCodeAt(0) === 46) continue; // dot files
-        const colon = name.indexOf(':');
         listing.names.push(name);
-        listing.bases.push(colon < 0 ? name : name.slice(0, colon));
+        listing.bases.push(baseOf(name));
         listing.locs.push(loc);
       }
     }
@@ -405,7 +404,8 @@ export class FolderIndex {
 
     // 3. files nobody numbered yet: assign under the lock, in discovery order
     if (!blocked && scanned.size > 0) {
-      const unnumbered = [...scanned.keys()].sort(compareNames);
+      const bases = [...scanned.keys()];
+      const unnumbered = discoveryOrder(bases).map((i) => bases[i]);
       await this.uidlist.lock(async () => {
         await this.absorbUidlist();
         blocked = this.takeNumbered(scanned, l.seq, fresh);
@@ -436,7 +436,7 @@ export class FolderIndex {
    * since we read the uidlist: then the general path runs.
    */
   private async numberAll(listing: Listing): Promise<boolean> {
-    const order = discoveryOrder(listing);
+    const order = discoveryOrder(listing.bases);
     let done = false;
     await this.uidlist.lock(async () => {
       await this.absorbUidlist();
@@ -811,12 +811,12 @@ function entriesOf(listing: Listing): Map<string, ScanEntry> {
 }
 
 /**
- * The listing's entries in discovery order (compareNames), each base once:
- * of a base listed twice, the later entry, as entriesOf keeps it. Sort keys
- * are computed once per name rather than once per comparison.
+ * Indexes of `bases` in discovery order (the order compareNames defines),
+ * each base once: of a base listed twice, the later entry, as entriesOf
+ * keeps it. Sort keys are computed once per name rather than once per
+ * comparison. Exported for its test.
  */
-function discoveryOrder(listing: Listing): number[] {
-  const { bases } = listing;
+export function discoveryOrder(bases: readonly string[]): number[] {
   const keys = bases.map(timeKey);
   const order = Array.from(bases.keys());
   order.sort((x, y) => keys[x] - keys[y] || (bases[x] < bases[y] ? -1 : bases[x] > bases[y] ? 1 : x - y));

@@ -139,7 +139,7 @@ export class MaildirMailbox implements Mailbox {
     const unclaimed = this.idx.unclaimedRecent;
     if (unclaimed.size === 0) return got; // the usual case, and a view may be 100,000 UIDs long
     for (const u of uids) {
-      if (this.idx.unclaimedRecent.delete(u)) {
+      if (unclaimed.delete(u)) {
         this.recentSet.add(u);
         got.push(u);
       }

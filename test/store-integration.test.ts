@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdirSync, unlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { MaildirStore } from '../maildir/store.js';
-import { compareNames } from '../maildir/folder-index.js';
+import { compareNames, discoveryOrder } from '../maildir/folder-index.js';
 import { provisionMaildir } from '../maildir/provision.js';
 import { sampleMessage, tempDir } from './helpers/tmp.js';
 
@@ -248,7 +248,7 @@ describe('first load of a folder nobody has numbered', () => {
 
   it('discovery order: by seconds, then the micros of an M field (modulo 10^6), then by name; names of another form last', () => {
     const names = ['zzz-foreign', '20.M5P1.h', '10.M999999P1.h', '10.M1000001P1.h', '10.P1.h', '9.M7P1.h', '10.M1000001P0.h', '10.foo', '.hidden', 'a.M1'];
-    expect([...names].sort(compareNames)).toEqual([
+    const want = [
       '9.M7P1.h',
       '10.P1.h',
       '10.foo',
@@ -259,7 +259,10 @@ describe('first load of a folder nobody has numbered', () => {
       '.hidden',
       'a.M1',
       'zzz-foreign',
-    ]);
+    ];
+    expect([...names].sort(compareNames)).toEqual(want);
+    // what a folder's first load and the general path sort with
+    expect(discoveryOrder(names).map((i) => names[i])).toEqual(want);
   });
 
   it('numbers every file once, in discovery order, a base listed twice at its cur/ name', async () => {

@@ -41,7 +41,7 @@ export function toCrlf(chunk: Buffer, prevCR: boolean): Buffer {
     // Stored mail is LF-only: every LF is bare (but a first one that ends the
     // previous chunk's CR). Native string replacement is ~3× faster here than
     // copying line by line from JavaScript.
-    const s = chunk.toString('latin1').replaceAll('\n', '\r\n');
+    const s = crlfString(chunk);
     return Buffer.from(prevCR && chunk[0] === LF ? s.slice(1) : s, 'latin1');
   }
   let bare = 0;
