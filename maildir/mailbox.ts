@@ -18,8 +18,9 @@ import { LOC_CUR } from './message-table.js';
 import { writeMessage } from './deliver.js';
 import type { DecodedHeaders, MessageIndex } from './mime/types.js';
 import { parseMessage } from './mime/parser.js';
-import { evaluateSearch, type SearchCandidate } from './search/evaluate.js';
+import { evaluateSearch, needsIndex, type SearchCandidate } from './search/evaluate.js';
 import type { SearchKey } from './search/query.js';
+import { mayContainInJson } from './search/text.js';
 import type { Flag, Mailbox, MailboxChanges, MessageBytes, MessageMeta } from './types.js';
 import type { MaildirQuota } from './quota.js';
 
@@ -282,6 +283,17 @@ export class MaildirMailbox implements Mailbox {
     }
     const stream = createReadStream('', { fd: h, start, end: end - 1, autoClose: true, highWaterMark: 64 * 1024 });
     return new StreamedBytes(end - start, stream);
+  }
+
+  /**
+   * SearchCandidate.headersMayContain: the cached record's JSON checked
+   * for the needle (mayContainInJson); true when nothing is cached to check.
+   * @internal (search candidates)
+   */
+  headersMayContain(uid: number, foldedNeedle: string): boolean {
+    this.assertOpen();
+    const bytes = this.idx.openedCache?.headBytes(this.idx.table.base[this.row(uid)]);
+    return bytes === undefined || mayContainInJson(bytes, foldedNeedle);
   }
 
   /**
@@ -558,6 +570,9 @@ export class MaildirMailbox implements Mailbox {
         if (i >= 0 && t.vsize[i] === 0) await this.rfc822Size(uid);
       }
     }
+    // Headers come from the cache when it has them: open it first, so that
+    // every candidate (not only those after it opened) can be answered from it.
+    if (needsIndex(q)) await this.idx.cache();
     // A plain (lazy) iterable lets the evaluator stay synchronous for flag/UID/size-only queries.
     function* candidates(self: MaildirMailbox): Generator<SearchCandidate> {
       for (const uid of self.view) {
@@ -681,6 +696,10 @@ class Candidate implements SearchCandidate {
 
   headers(): DecodedHeaders | Promise<DecodedHeaders> {
     return this.mb.decodedHeaders(this.uid);
+  }
+
+  headersMayContain(foldedNeedle: string): boolean {
+    return this.mb.headersMayContain(this.uid, foldedNeedle);
   }
 
   /**

@@ -374,6 +374,27 @@ describe('CacheFile', () => {
     expect(c.headers('dateonly')).toBeUndefined();
   });
 
+  it('does not serve a record rewritten in place after it was indexed (its CRC field no longer agrees)', async () => {
+    const a = await openCache();
+    for (let n = 0; n < 3; n++) a.put(base(n), { internalDate: n, index: messageIndex(n) });
+    await a.close();
+    const b = await openCache();
+    // Same length, same basename, other content and CRC: what an edit in place would leave.
+    // (writeFile keeps the inode; the length is unchanged, so no refresh notices.)
+    const bytes = await readFile(cachePath());
+    const start = bytes.indexOf(`\t${base(1)}\t`) - 8;
+    const end = bytes.indexOf(0x0a, start);
+    const forged = handRecord(base(1), [1, encodeHeaders({ ...messageIndex(1).headers, from: 'forged' })]).replace(/\n$/, '');
+    const padded = Buffer.alloc(end - start, ' ');
+    expect(padded.write(forged)).toBeLessThan(padded.length);
+    padded.copy(bytes, start);
+    await writeFile(cachePath(), bytes);
+    expect(b.headBytes(base(1))).toBeUndefined();
+    expect(b.get(base(1))).toBeUndefined();
+    expect(b.get(base(2))?.index).toEqual(messageIndex(2));
+    expect(JSON.parse(b.headBytes(base(2))!.toString('utf8'))).toEqual([2, encodeHeaders(messageIndex(2).headers)]);
+  });
+
   it('keeps the date when a CRC-valid record holds an index it cannot decode', async () => {
     await writeFile(cachePath(), (await headerOf()) + handRecord('odd', [7, { not: 'a tuple' }]) + handRecord('bad', ['x', null]));
     const c = await openCache();

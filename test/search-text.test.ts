@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareDay, dayNumber, dayOfInstant, headerZoneOffset, sentDay } from '../maildir/search/dates.js';
-import { containsFolded, foldForSearch, StreamingFinder } from '../maildir/search/text.js';
+import { containsFolded, foldForSearch, jsonCheckable, mayContainInJson, StreamingFinder } from '../maildir/search/text.js';
 
 describe('foldForSearch', () => {
   it.each([
@@ -127,5 +127,50 @@ describe('dates', () => {
     expect([compareDay('before', 1, 2), compareDay('before', 2, 2)]).toEqual([true, false]);
     expect([compareDay('on', 2, 2), compareDay('on', 1, 2)]).toEqual([true, false]);
     expect([compareDay('since', 2, 2), compareDay('since', 3, 2), compareDay('since', 1, 2)]).toEqual([true, true, false]);
+  });
+});
+
+describe('mayContainInJson (the pre-check of cached header values)', () => {
+  const json = (...values: string[]) => Buffer.from(JSON.stringify([values, 12345]), 'utf8');
+
+  it('answers by the needle in any ASCII case, false only when it is absent', () => {
+    expect(mayContainInJson(json('Linux Fan <fan@example.org>'), 'linux')).toBe(true);
+    expect(mayContainInJson(json('a', 'THE LINUX GUY'), 'linux')).toBe(true);
+    expect(mayContainInJson(json('Lin Ux', 'lin-ux'), 'linux')).toBe(false);
+    expect(mayContainInJson(json('"quoted\\"linux'), 'linux')).toBe(true); // escapes around it
+    expect(mayContainInJson(json('a.b'), 'a.b')).toBe(true);
+    expect(mayContainInJson(json('axb'), 'a.b')).toBe(false); // not a pattern
+  });
+
+  it('cannot judge a text with non-ASCII characters (they may fold to ASCII)', () => {
+    expect(mayContainInJson(json('Ｌｉｎｕｘ'), 'linux')).toBe(true);
+    expect(mayContainInJson(json('André'), 'linux')).toBe(true);
+  });
+
+  it('takes only needles without white space, quotes or backslashes', () => {
+    for (const n of ['linux', 'kre@munnari.oz.au', '<a>', "o'brien", '#$%&()*+,-./:;=?[]^_`{|}~']) expect(jsonCheckable(n), n).toBe(true);
+    for (const n of ['lin ux', 'tab\there', 'say "hi"', 'back\\slash', 'é', '', 'a\u0001b']) expect(jsonCheckable(n), n).toBe(false);
+  });
+
+  it('never says false where the fold finds the needle (random values and needles)', () => {
+    // characters that stress each step: case, escapes, white space, NFKC, surrogates
+    const pool = ['a', 'B', 'x', 'K', 'k', 'S', 's', '@', '.', '-', ' ', '\t', '\n', '"', '\\', '\u0001', '\u007f',
+      'é', 'E\u0301', 'ß', 'ﬁ', 'Ｋ', '\u212a', 'ſ', 'İ', 'Σ', '\ud800', '\udc00', '😀', '\u00a0'];
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const word = (len: number) => Array.from({ length: len }, () => pool[rand(pool.length)]).join('');
+    let judged = 0;
+    for (let i = 0; i < 20000; i++) {
+      const values = Array.from({ length: 1 + rand(3) }, () => word(rand(12)));
+      // a needle taken from a value's own fold, or made up
+      const host = foldForSearch(values[rand(values.length)]!);
+      const start = rand(host.length + 1);
+      const needle = rand(2) === 0 ? host.slice(start, start + 1 + rand(4)) : foldForSearch(word(1 + rand(3)));
+      if (!jsonCheckable(needle)) continue;
+      judged++;
+      const found = values.some((v) => containsFolded(v, needle));
+      if (found) expect(mayContainInJson(json(...values), needle), JSON.stringify({ values, needle })).toBe(true);
+    }
+    expect(judged).toBeGreaterThan(3000);
   });
 });

@@ -2,10 +2,11 @@
 // Maildir store in a temporary directory. Everything goes through
 // MailStore / UserStore / Mailbox, plus direct file operations where the test
 // plays an outside tool (mutt, maildrop, a person with rm).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { existsSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { MaildirStore } from '../maildir/store.js';
+import { CacheFile } from '../maildir/cache-file.js';
 import { provisionMaildir } from '../maildir/provision.js';
 import { isStoreError, StoreError } from '../maildir/errors.js';
 import type { UserStore } from '../maildir/types.js';
@@ -369,5 +370,38 @@ describe('search', () => {
     expect(await mb.search({ type: 'not', key: { type: 'body', value: 'needle' } })).toEqual([small.uid]);
     expect(await mb.search({ type: 'or', left: { type: 'uid', ranges: [{ from: small.uid, to: small.uid }] }, right: { type: 'text', value: 'beta' } })).toEqual([small.uid, big.uid]);
     await mb.close();
+  });
+
+  it('finds FROM in cached records as in parsed messages, ASCII or not, escaped or not', async () => {
+    const from = (f: string, subject: string) => Buffer.from(`From: ${f}\nSubject: ${subject}\n\nbody\n`);
+    const msgs: [string, string, boolean][] = [
+      ['Linux Fan <fan@example.org>', 'plain', true],
+      ['=?UTF-8?B?77ys77yp77yu77y177y4?= <wide@example.org>', 'full-width letters, NFKC', true],
+      ['"The \\"LINUX\\" guy" <q@example.org>', 'quoted, escaped', true],
+      ['=?UTF-8?Q?Ren=C3=A9?= <linux@example.org>', 'non-ASCII name, ASCII address', true],
+      ['Lin Ux <lin@example.org>', 'split by a space', false],
+      ['=?UTF-8?Q?Andr=C3=A9?= <andre@example.org>', 'non-ASCII, no match', false],
+      ['Someone <someone@example.org>', 'nothing', false],
+    ];
+    const uids: number[] = [];
+    for (const [f, subject] of msgs) uids.push((await user.append('INBOX', from(f, subject))).uid);
+    const want = uids.filter((_, i) => msgs[i]![2]);
+    const key = { type: 'header', field: 'from', value: 'LINUX' } as const;
+    const mb = await user.open('INBOX', { readOnly: false });
+    expect(await mb.search(key)).toEqual(want); // parsed now, the records written to the cache file
+    await mb.close();
+    await store.close();
+    // a fresh process's view: every header comes from the cache file, checked before it is decoded
+    store = new MaildirStore({ rootOf: () => root() });
+    user = await store.forUser('alice@example.org');
+    const checked = vi.spyOn(CacheFile.prototype, 'headBytes');
+    try {
+      const again = await user.open('INBOX', { readOnly: false });
+      expect(await again.search(key)).toEqual(want);
+      expect(checked.mock.results.filter((r) => r.value !== undefined)).toHaveLength(msgs.length);
+      await again.close();
+    } finally {
+      checked.mockRestore();
+    }
   });
 });

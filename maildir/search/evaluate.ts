@@ -34,7 +34,7 @@ import type { DecodedHeaders, MessageIndex } from '../mime/types.js';
 import { compareDay, dayNumber, dayOfInstant, localOffsetMinutes, sentDay } from './dates.js';
 import { readBytes, scanMessageBody, headerBlockText } from './message-text.js';
 import type { SearchKey } from './query.js';
-import { foldForSearch, StreamingFinder } from './text.js';
+import { foldForSearch, jsonCheckable, StreamingFinder } from './text.js';
 
 export interface SearchCandidate {
   uid: number;
@@ -48,6 +48,12 @@ export interface SearchCandidate {
   index(): Promise<MessageIndex>;
   /** just the decoded headers, when they can be had more cheaply than index() (synchronously when at hand) */
   headers?(): DecodedHeaders | Promise<DecodedHeaders>;
+  /**
+   * A cheap pre-check of the decoded headers (all fields at once) for a
+   * needle jsonCheckable accepts: false only when none can contain it, true
+   * when one may or nobody knows without decoding them.
+   */
+  headersMayContain?(foldedNeedle: string): boolean;
   /** raw bytes of [start, end) of the message file */
   readRange(start: number, end: number): AsyncIterable<Buffer>;
 }
@@ -95,7 +101,7 @@ type Node =
   | { kind: 'size'; cost: Cost; op: 'larger' | 'smaller'; octets: number }
   | { kind: 'internaldate'; cost: Cost; op: 'before' | 'on' | 'since'; day: number }
   | { kind: 'sentdate'; cost: Cost; op: 'before' | 'on' | 'since'; day: number }
-  | { kind: 'fastHeader'; cost: Cost; field: keyof Omit<DecodedHeaders, 'date'>; needle: string }
+  | { kind: 'fastHeader'; cost: Cost; field: keyof Omit<DecodedHeaders, 'date'>; needle: string; precheck: boolean }
   | { kind: 'rawHeader'; cost: Cost; field: string; needle: string }
   | { kind: 'body'; cost: Cost; needle: string; withHeaders: boolean }
   | { kind: 'not'; cost: Cost; inner: Node }
@@ -135,7 +141,7 @@ function compile(key: SearchKey): Node {
       const fast = FAST_HEADERS[field];
       // The decoded fields say "" both for an absent and an empty header, so
       // presence (HEADER x "") needs the raw header.
-      if (fast !== undefined && needle !== '') return { kind: 'fastHeader', cost: Cost.Index, field: fast, needle };
+      if (fast !== undefined && needle !== '') return { kind: 'fastHeader', cost: Cost.Index, field: fast, needle, precheck: jsonCheckable(needle) };
       return { kind: 'rawHeader', cost: Cost.RawHeader, field, needle };
     }
     case 'body':
@@ -266,6 +272,8 @@ function evalNode(node: Node, ctx: MessageContext): Result {
       // (the day is the one in the Date: header's own zone, so the raw date in the envelope is needed)
       return ctx.index().then((idx) => compareDay(node.op, sentDay(idx.headers.date, idx.envelope.date), node.day));
     case 'fastHeader': {
+      // most messages of a big folder fail here without their headers being decoded
+      if (node.precheck && c.headersMayContain?.(node.needle) === false) return false;
       const h = ctx.headers();
       const test = (v: DecodedHeaders) => foldForSearch(v[node.field]).includes(node.needle);
       return h instanceof Promise ? h.then(test) : test(h);

@@ -18,6 +18,8 @@
  * a chunk edge is still found while memory stays bounded by the chunk size.
  */
 
+import { isAscii } from 'node:buffer';
+
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 const WHITE_SPACE_RUN = /\s+/g;
 
@@ -36,6 +38,35 @@ function foldCase(text: string): string {
 export function containsFolded(haystack: string, foldedNeedle: string): boolean {
   if (foldedNeedle === '') return true;
   return foldForSearch(haystack).includes(foldedNeedle);
+}
+
+/** A needle the JSON pre-check can look for: printable ASCII without white space, quote or backslash. */
+const JSON_SAFE_NEEDLE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** Whether mayContainInJson can judge `foldedNeedle` (else the values must be decoded and folded). */
+export function jsonCheckable(foldedNeedle: string): boolean {
+  return JSON_SAFE_NEEDLE.test(foldedNeedle);
+}
+
+/**
+ * A cheap pre-check before decoding stored header values: false only when
+ * no string value in `json` (JSON text in UTF-8, e.g. a cache record) can
+ * contain `foldedNeedle` (one jsonCheckable accepts) once passed through
+ * foldForSearch. Why that holds when `json` is all ASCII:
+ *  - JSON.stringify leaves non-ASCII characters as they are, so an ASCII
+ *    text holds ASCII values (lone surrogates are escaped to ASCII, but no
+ *    fold turns one into ASCII); for them foldCase is toLowerCase;
+ *  - the needle has no white space, so it can only match inside a run of
+ *    non-space characters, which white-space folding leaves alone;
+ *  - JSON escapes only quotes, backslashes and control characters, none of
+ *    which the needle has, so every stretch of a value that could match
+ *    appears in the text unchanged.
+ * A text with any non-ASCII byte answers true: NFKC may fold it to ASCII
+ * (full-width letters, ligatures, the Kelvin sign).
+ */
+export function mayContainInJson(json: Buffer, foldedNeedle: string): boolean {
+  if (!isAscii(json)) return true;
+  return json.toString('latin1').toLowerCase().includes(foldedNeedle);
 }
 
 /**
