@@ -431,6 +431,46 @@ describe('attributes and the implicit \\Seen', () => {
   });
 });
 
+describe('UID and FLAGS only (answered from memory, without a promise per message)', () => {
+  it('gives the same FLAGS as the general path, skips what is not in the view, and flushes a long run in order', async () => {
+    const [x, z] = ['x', 'z'].map((k) => uidOf.get(k)!);
+    await mb.setFlags([x!], 'add', ['\\Flagged', '$Work']);
+    try {
+      const flagsOf = async (uid: number, items: FetchItem[]) => (await fetchOne(uid, items)).resp.get('FLAGS');
+      for (const uid of [x!, z!]) {
+        // RFC822.SIZE sends the same request down the general path
+        expect(await flagsOf(uid, [{ type: 'FLAGS' }])).toEqual(await flagsOf(uid, [{ type: 'FLAGS' }, { type: 'RFC822.SIZE' }]));
+      }
+      const meta = mb.meta(x!)!;
+      expect(meta.flags).toEqual(expect.arrayContaining(['\\Flagged', '$Work']));
+      const wire = async (items: FetchItem[], uidCommand: boolean, targets = [{ seq: 1, uid: x! }, { seq: 2, uid: 999_999 }, { seq: 3, uid: z! }]) => {
+        const out = new MemoryOutput();
+        const r = await writeFetchResponses(out, mb, targets, items, { setSeen: true, uidCommand });
+        return { text: out.text().toString('latin1'), skipped: r.expungedSkipped, writes: out.chunks.length };
+      };
+      const xFlags = `(${meta.flags.filter((f) => f.startsWith('\\')).join(' ')}${meta.recent ? ' \\Recent' : ''} $Work)`;
+      const zFlags = (await flagsOf(z!, [{ type: 'FLAGS' }, { type: 'RFC822.SIZE' }])) as Value[];
+      const zText = `(${zFlags.join(' ')})`;
+      expect(await wire([{ type: 'FLAGS' }], true)).toEqual({
+        text: `* 1 FETCH (UID ${x} FLAGS ${xFlags})\r\n* 3 FETCH (UID ${z} FLAGS ${zText})\r\n`,
+        skipped: 1,
+        writes: 1,
+      });
+      expect((await wire([{ type: 'FLAGS' }, { type: 'UID' }], false)).text).toBe(`* 1 FETCH (UID ${x} FLAGS ${xFlags})\r\n* 3 FETCH (UID ${z} FLAGS ${zText})\r\n`);
+      expect((await wire([{ type: 'FLAGS' }], false)).text).toBe(`* 1 FETCH (FLAGS ${xFlags})\r\n* 3 FETCH (FLAGS ${zText})\r\n`);
+      expect((await wire([{ type: 'UID' }], false)).text).toBe(`* 1 FETCH (UID ${x})\r\n* 3 FETCH (UID ${z})\r\n`);
+      const many = Array.from({ length: 6000 }, (_, i) => ({ seq: i + 1, uid: i % 2 ? x! : z! }));
+      const long = await wire([{ type: 'FLAGS' }], true, many);
+      expect(long.writes).toBeGreaterThan(1);
+      const lines = long.text.split('\r\n').filter(Boolean);
+      expect(lines).toHaveLength(6000);
+      lines.forEach((l, i) => expect(l).toBe(`* ${i + 1} FETCH (UID ${i % 2 ? x : z} FLAGS ${i % 2 ? xFlags : zText})`));
+    } finally {
+      await mb.setFlags([x!], 'remove', ['\\Flagged', '$Work']);
+    }
+  });
+});
+
 describe('messages expunged underneath', () => {
   it('are skipped and counted; the others are answered', async () => {
     const user = await store.forUser('u');

@@ -360,6 +360,12 @@ class Writer {
     this.pos = 0;
   }
 
+  /** Response text (latin1) for the buffer; true when enough is gathered that it should be flushed. */
+  text(s: string): boolean {
+    this.put(s);
+    return this.size >= FLUSH_AT;
+  }
+
   async flush(): Promise<void> {
     if (this.size === 0) return;
     this.seal();
@@ -413,6 +419,43 @@ function needsIndex(item: FetchItem): boolean {
   }
 }
 
+/** Items answered from what the mailbox holds in memory: no file, no index, nothing to wait for. */
+function isMetaItem(item: FetchItem): boolean {
+  return item.type === 'UID' || item.type === 'FLAGS';
+}
+
+/**
+ * FETCH of UID and FLAGS only (how clients resynchronise a folder:
+ * `UID FETCH 1:* (FLAGS)`): each response is made synchronously as one
+ * string, with no per-message promise; the output is awaited only when
+ * FLUSH_AT bytes are gathered, which also gives other sessions their turn.
+ */
+async function writeMetaResponses(writer: Writer, mailbox: Mailbox, targets: readonly { seq: number; uid: number }[], list: readonly FetchItem[]): Promise<FetchResult> {
+  let expungedSkipped = 0;
+  const withUid = list.some((i) => i.type === 'UID');
+  const withFlags = list.some((i) => i.type === 'FLAGS');
+  try {
+    for (const t of targets) {
+      const meta = mailbox.meta(t.uid);
+      if (meta === undefined) {
+        expungedSkipped++;
+        continue;
+      }
+      const text = withUid
+        ? withFlags
+          ? `* ${t.seq} FETCH (UID ${t.uid} FLAGS ${formatFlags(meta)})\r\n`
+          : `* ${t.seq} FETCH (UID ${t.uid})\r\n`
+        : `* ${t.seq} FETCH (FLAGS ${formatFlags(meta)})\r\n`;
+      if (writer.text(text)) await writer.flush();
+    }
+  } catch (e) {
+    await writer.flush().catch(() => undefined);
+    throw e;
+  }
+  await writer.flush();
+  return { expungedSkipped };
+}
+
 export async function writeFetchResponses(
   out: FetchOutput,
   mailbox: Mailbox,
@@ -423,6 +466,7 @@ export async function writeFetchResponses(
   const list = normalizeItems(items, o.uidCommand);
   const seenWanted = o.setSeen && !mailbox.readOnly && list.some(setsSeen);
   const writer = new Writer(out);
+  if (list.every(isMetaItem)) return writeMetaResponses(writer, mailbox, targets, list);
   let expungedSkipped = 0;
   // Items that need the parsed structure: ask storage for the next few
   // messages' indexes ahead of writing, so that file reads (and parses of a
