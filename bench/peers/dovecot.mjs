@@ -22,6 +22,8 @@ export async function withDovecot(work, name, maildir, ports, fn) {
   execFileSync('mkdir', ['-p', dir]);
   execFileSync('cp', ['-a', maildir, join(dir, 'Maildir')]);
   execFileSync('find', [join(dir, 'Maildir'), '-maxdepth', '2', '(', '-name', 'mailroom-*', '-o', '-name', 'dovecot*', ')', '-delete']);
+  // the copy's dirty pages written back now, not by the kernel during the timed run (both peers alike)
+  execFileSync('sync');
   execFileSync(script, ['start', dir, ...ports.map(String)], quiet);
   try {
     return await fn();
