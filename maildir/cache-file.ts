@@ -326,6 +326,17 @@ export class CacheFile {
     return h?.headers;
   }
 
+  /** Just the internal date of `base` (the head of its record), without decoding its index. */
+  internalDate(base: string): number | undefined {
+    const buffered = this.buffered(base);
+    if (buffered !== undefined) return buffered.internalDate;
+    const r = this.record(base);
+    if (r === undefined) return undefined;
+    const h = decodeHead(r.buf.toString('utf8', r.head, r.split));
+    if (h === undefined) this.table.slots.delete(base);
+    return h?.internalDate;
+  }
+
   /**
    * The head of the stored record of `base` as its JSON bytes (UTF-8), or
    * undefined when there is none or the entry is only in memory (see

@@ -326,8 +326,17 @@ export class MaildirMailbox implements Mailbox {
     const i = this.row(uid);
     const base = this.idx.table.base[i];
     const cache = await this.idx.cache();
-    const hit = cache.get(base)?.index;
-    if (hit) return hit;
+    const cached = cache.get(base);
+    const hit = cached?.index;
+    if (hit) {
+      // the record's date and size too, so that INTERNALDATE and RFC822.SIZE need no second read
+      const j = this.idx.table.find(uid);
+      if (j >= 0) {
+        if (this.idx.table.vsize[j] === 0) this.idx.table.vsize[j] = hit.size;
+        if (this.idx.table.date[j] === 0 && cached!.internalDate !== undefined) this.idx.table.date[j] = cached!.internalDate;
+      }
+      return hit;
+    }
     // Into the shared scratch buffer: the parser is done with the bytes when
     // parseMessage() returns (it keeps strings, never views of its input),
     // and nothing runs in between, so one buffer serves every parse.
@@ -379,7 +388,7 @@ export class MaildirMailbox implements Mailbox {
     if (t.date[i] !== 0) return new Date(t.date[i]);
     const cache = await this.idx.cache();
     const base = t.base[i];
-    let ms = cache.get(base)?.internalDate;
+    let ms = cache.internalDate(base);
     if (ms === undefined) {
       try {
         ms = (await stat(this.idx.pathOf(i))).mtimeMs;

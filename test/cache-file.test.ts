@@ -395,6 +395,21 @@ describe('CacheFile', () => {
     expect(JSON.parse(b.headBytes(base(2))!.toString('utf8'))).toEqual([2, encodeHeaders(messageIndex(2).headers)]);
   });
 
+  it('answers internalDate() from the head of a record alone, buffered or stored', async () => {
+    const a = await openCache();
+    a.put(base(1), { internalDate: 11, index: messageIndex(1) });
+    a.put('date-only', { internalDate: 12 });
+    expect(a.internalDate(base(1))).toBe(11); // still buffered
+    await a.flush();
+    // a structure that does not decode costs nothing here: only the head is read
+    await appendFile(cachePath(), handRecord('half', [13, encodeHeaders(messageIndex(2).headers)], ['garbage']));
+    const b = await openCache();
+    expect(b.internalDate(base(1))).toBe(11);
+    expect(b.internalDate('date-only')).toBe(12);
+    expect(b.internalDate('half')).toBe(13);
+    expect(b.internalDate('nobody')).toBeUndefined();
+  });
+
   it('keeps the date when a CRC-valid record holds an index it cannot decode', async () => {
     await writeFile(cachePath(), (await headerOf()) + handRecord('odd', [7, { not: 'a tuple' }]) + handRecord('bad', ['x', null]));
     const c = await openCache();

@@ -3,13 +3,14 @@
 // announces), partials, HEADER.FIELDS(.NOT), implicit \Seen, messages
 // expunged underneath, a corpus message checked by hand, and a many-message
 // BODY[] fetch through a slow consumer whose memory stays flat.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { MaildirStore } from '../maildir/store.js';
+import { CacheFile } from '../maildir/cache-file.js';
 import { provisionMaildir } from '../maildir/provision.js';
 import { parseMessage } from '../maildir/mime/parser.js';
 import type { BodyPart } from '../maildir/mime/types.js';
@@ -721,6 +722,47 @@ describe('\\Seen over many messages', () => {
       }
     } finally {
       await box.close();
+    }
+  });
+});
+
+describe('a folder whose messages are all in the cache file', () => {
+  it('reads each record once per FETCH: the index asked for ahead is the one answered from, the date and size come with it', async () => {
+    const dir = tempDir('mailroom-fetch-cached-');
+    try {
+      await provisionMaildir(dir.dir);
+      const N = 40; // more than PREFETCH_AHEAD and PREPARE_AHEAD
+      const first = new MaildirStore({ rootOf: () => dir.dir });
+      const user = await first.forUser('u');
+      for (let i = 1; i <= N; i++) await user.append('INBOX', Buffer.from(`Subject: m${i}\nFrom: a@example.org\n\nbody ${i}\n`));
+      const items: FetchItem[] = [{ type: 'INTERNALDATE' }, { type: 'ENVELOPE' }, { type: 'BODYSTRUCTURE' }, { type: 'RFC822.SIZE' }];
+      const fetchAll = async (box: Mailbox) => {
+        const out = new MemoryOutput();
+        await writeFetchResponses(out, box, box.uids().map((uid, i) => ({ seq: i + 1, uid })), items, { setSeen: false, uidCommand: true });
+        return readFetchResponses(out.text());
+      };
+      const parsed = await user.open('INBOX', { readOnly: false });
+      const expected = await fetchAll(parsed); // parsed now, written to the cache file at close
+      await parsed.close();
+      await first.close();
+
+      const again = new MaildirStore({ rootOf: () => dir.dir });
+      const box = await (await again.forUser('u')).open('INBOX', { readOnly: false });
+      const gets = vi.spyOn(CacheFile.prototype, 'get');
+      try {
+        for (let round = 0; round < 2; round++) {
+          gets.mockClear();
+          const responses = await fetchAll(box);
+          expect(responses.map((r) => r.attrs)).toEqual(expected.map((r) => r.attrs));
+          expect(gets).toHaveBeenCalledTimes(N);
+        }
+      } finally {
+        gets.mockRestore();
+        await box.close();
+        await again.close();
+      }
+    } finally {
+      dir.cleanup();
     }
   });
 });

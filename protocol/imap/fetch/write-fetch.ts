@@ -161,10 +161,15 @@ class MessagePrep {
   readonly pieces: Piece[] = [];
   private index: MessageIndex | undefined;
 
-  constructor(private mailbox: Mailbox, private uid: number) {}
+  constructor(
+    private mailbox: Mailbox,
+    private uid: number,
+    /** the index asked for ahead of time, if it was */
+    private ahead: Promise<MessageIndex> | undefined,
+  ) {}
 
   private async getIndex(): Promise<MessageIndex> {
-    return (this.index ??= await this.mailbox.index(this.uid));
+    return (this.index ??= await (this.ahead ?? this.mailbox.index(this.uid)));
   }
 
   /** appends response text (latin1: one character per byte) or bytes; the Writer copies each into its buffer */
@@ -235,13 +240,14 @@ async function prepareMessage(
   t: { seq: number; uid: number },
   items: readonly FetchItem[],
   seenChanged: boolean,
+  indexAhead: Promise<MessageIndex> | undefined,
 ): Promise<Piece[]> {
   const meta = mailbox.meta(t.uid);
   if (meta === undefined) throw new NotInView();
   // made only when sent: a BODY[] or ENVELOPE fetch of a big folder mostly never needs it
   let flagsText: string | undefined;
   const flags = (): string => (flagsText ??= `FLAGS ${formatFlags(meta)}`);
-  const p = new MessagePrep(mailbox, t.uid);
+  const p = new MessagePrep(mailbox, t.uid, indexAhead);
   p.attr(`* ${t.seq} FETCH (`);
   let first = true;
   const sep = (): void => {
@@ -471,11 +477,19 @@ export async function writeFetchResponses(
   // Items that need the parsed structure: ask storage for the next few
   // messages' indexes ahead of writing, so that file reads (and parses of a
   // cold folder) overlap instead of running one after another.
+  // The same promise then serves the message's preparation: asking index()
+  // again once it has resolved would read and decode the cache record twice.
   const prefetch = list.some(needsIndex);
   let ahead = 0;
+  /** target position → its index asked for ahead, until its preparation takes it */
+  const indexAhead = new Map<number, Promise<MessageIndex>>();
   const prefetchUpTo = (k: number) => {
     if (!prefetch) return;
-    for (; ahead < Math.min(k, targets.length); ahead++) void mailbox.index(targets[ahead].uid).catch(() => undefined);
+    for (; ahead < Math.min(k, targets.length); ahead++) {
+      const p = mailbox.index(targets[ahead].uid);
+      p.catch(() => undefined); // awaited by the preparation, if it ever comes
+      indexAhead.set(ahead, p);
+    }
   };
   try {
     for (let b = 0; b < targets.length; b += SEEN_BATCH) {
@@ -486,7 +500,9 @@ export async function writeFetchResponses(
       const prepared: (Promise<Piece[]> | null)[] = [];
       const start = (k: number) => {
         if (k >= batch.length || prepared[k] !== undefined) return;
-        const p = prepareMessage(mailbox, batch[k], list, changed?.has(batch[k].uid) ?? false);
+        const index = indexAhead.get(b + k);
+        indexAhead.delete(b + k);
+        const p = prepareMessage(mailbox, batch[k], list, changed?.has(batch[k].uid) ?? false, index);
         p.catch(() => undefined); // awaited in order below
         prepared[k] = p;
       };
