@@ -407,6 +407,16 @@ export class MaildirMailbox implements Mailbox {
     return new Date(ms);
   }
 
+  knownInternalDate(uid: number): Date | undefined {
+    const i = this.idx.table.find(uid);
+    return i >= 0 && this.idx.table.date[i] !== 0 ? new Date(this.idx.table.date[i]) : undefined;
+  }
+
+  knownRfc822Size(uid: number): number | undefined {
+    const i = this.idx.table.find(uid);
+    return i >= 0 && this.idx.table.vsize[i] !== 0 ? this.idx.table.vsize[i] : undefined;
+  }
+
   async rfc822Size(uid: number): Promise<number> {
     this.assertOpen();
     const i = this.row(uid);

@@ -75,6 +75,19 @@ describe('RETR', () => {
     }
   });
 
+  it('sizes the messages another MDA left without W= by reading them, and the others from their names', async () => {
+    fx = await pop3Fixture(tricky.slice(0, 3)); // delivered by us: S= and W= in the name
+    const foreign = [Buffer.from('Subject: foreign 1\n\nline\nline\n'), Buffer.from('Subject: foreign 2\r\n\r\ncrlf\r\nbare\n')];
+    foreign.forEach((b, k) => writeFileSync(join(fx!.rootOf(ALICE), 'cur', `1600000000.M${k}P1.other:2,S`), b));
+    const { session, io } = await login(fx);
+    const all = [...tricky.slice(0, 3), ...foreign];
+    const crlf = all.map((b) => b.toString('latin1').replace(/\r?\n/g, '\r\n').length);
+    expect(await exchange(session, io, 'STAT')).toBe(`+OK ${all.length} ${crlf.reduce((a, b) => a + b, 0)}\r\n`);
+    const list = await exchange(session, io, 'LIST');
+    // discovery order: ours (delivered first) then the foreign ones, by name
+    expect(list.split('\r\n').slice(1, -2).map((l) => Number(l.split(' ')[1])).sort((a, b) => a - b)).toEqual([...crlf].sort((a, b) => a - b));
+  });
+
   it('pipelined RETRs in any order, around a DELE, get the same bytes as RETRs sent one at a time (read-ahead kept in step)', async () => {
     fx = await pop3Fixture(tricky);
     const { session, io } = await login(fx);

@@ -699,13 +699,20 @@ export class Pop3Session {
  */
 async function sizesOf(mailbox: Mailbox, uids: readonly number[]): Promise<number[]> {
   const sizes = new Array<number>(uids.length);
+  // the known ones first, without a wait each (100,000 of them in a big maildrop)
+  const unknown: number[] = [];
+  for (let i = 0; i < uids.length; i++) {
+    const known = mailbox.knownRfc822Size(uids[i]);
+    if (known === undefined) unknown.push(i);
+    else sizes[i] = known;
+  }
   let next = 0;
   const worker = async () => {
-    while (next < uids.length) {
-      const i = next++;
+    while (next < unknown.length) {
+      const i = unknown[next++];
       sizes[i] = await mailbox.rfc822Size(uids[i]);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(SIZE_LOOKUPS, uids.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(SIZE_LOOKUPS, unknown.length) }, worker));
   return sizes;
 }

@@ -182,7 +182,8 @@ class MessagePrep {
     let source: SectionSource;
     if (b.section.part.length === 0 && b.section.spec.kind === 'all') {
       // the whole message (or a window of it): RFC822.SIZE bytes of the whole file, no index needed
-      source = { kind: 'range', start: 0, end: Infinity, size: await this.mailbox.rfc822Size(this.uid) };
+      const size = this.mailbox.knownRfc822Size(this.uid) ?? (await this.mailbox.rfc822Size(this.uid));
+      source = { kind: 'range', start: 0, end: Infinity, size };
     } else {
       source = resolveSection(await this.getIndex(), b.section);
     }
@@ -270,10 +271,10 @@ async function prepareMessage(
           p.attr(flags());
           break;
         case 'INTERNALDATE':
-          p.attr(`INTERNALDATE ${formatInternalDate(await mailbox.internalDate(t.uid))}`);
+          p.attr(`INTERNALDATE ${formatInternalDate(mailbox.knownInternalDate(t.uid) ?? (await mailbox.internalDate(t.uid)))}`);
           break;
         case 'RFC822.SIZE':
-          p.attr(`RFC822.SIZE ${await mailbox.rfc822Size(t.uid)}`);
+          p.attr(`RFC822.SIZE ${mailbox.knownRfc822Size(t.uid) ?? (await mailbox.rfc822Size(t.uid))}`);
           break;
         case 'ENVELOPE':
           await p.envelope();
