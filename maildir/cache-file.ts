@@ -319,22 +319,23 @@ export class CacheFile {
   headers(base: string): DecodedHeaders | undefined {
     const buffered = this.buffered(base);
     if (buffered !== undefined) return buffered.index?.headers;
-    const r = this.record(base);
-    if (r === undefined) return undefined;
-    const h = decodeHead(r.buf.toString('utf8', r.head, r.split));
-    if (h === undefined) this.table.slots.delete(base);
-    return h?.headers;
+    return this.storedHead(base)?.headers;
   }
 
   /** Just the internal date of `base` (the head of its record), without decoding its index. */
   internalDate(base: string): number | undefined {
     const buffered = this.buffered(base);
     if (buffered !== undefined) return buffered.internalDate;
+    return this.storedHead(base)?.internalDate;
+  }
+
+  /** The head of the stored record of `base`, decoded (a malformed one is forgotten). */
+  private storedHead(base: string): ReturnType<typeof decodeHead> {
     const r = this.record(base);
     if (r === undefined) return undefined;
     const h = decodeHead(r.buf.toString('utf8', r.head, r.split));
     if (h === undefined) this.table.slots.delete(base);
-    return h?.internalDate;
+    return h;
   }
 
   /**
