@@ -31,7 +31,7 @@
  * other processes' changes arrive via the watcher.
  */
 import { renameSync, statSync, type BigIntStats } from 'node:fs';
-import { rename, stat } from 'node:fs/promises';
+import { readdir, rename, stat } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
 import { fileNameFor, flagsOf, parseName, sizeOf } from './filename.js';
 import { KeywordMap } from './keywords.js';
@@ -39,7 +39,7 @@ import { LOC_CUR, LOC_NEW, MessageTable } from './message-table.js';
 import { Uidlist, type UidEntry } from './uidlist.js';
 import { allocateUidValidity, reserveUidValidity } from './uidvalidity.js';
 import { importForeignUidlist } from './migrate.js';
-import { fsyncDir, listDir } from './fsutil.js';
+import { fsyncDir } from './fsutil.js';
 import { CacheFile } from './cache-file.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
 import { readUidlistHead } from './uidlist.js';
@@ -240,7 +240,7 @@ export class FolderIndex {
     ] as const) {
       let names: string[];
       try {
-        names = await listDir(`${this.dir}/${sub}`);
+        names = await readdir(`${this.dir}/${sub}`);
       } catch (e) {
         if (errnoCode(e) === 'ENOENT') throw new StoreError('NONEXISTENT', 'Mailbox was deleted');
         throw e;

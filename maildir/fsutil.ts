@@ -2,7 +2,7 @@
  * Small file-system helpers with the durability rules of DESIGN.md:
  * a file is durable after fsync of the file, a rename after fsync of its directory.
  */
-import { closeSync, fsync, opendirSync, openSync } from 'node:fs';
+import { closeSync, fsync, openSync } from 'node:fs';
 import { open, rename, unlink, mkdir } from 'node:fs/promises';
 import { errnoCode } from './errors.js';
 
@@ -127,41 +127,4 @@ export async function readIfExists(path: string): Promise<Buffer | null> {
     if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return null;
     throw e;
   }
-}
-
-/** entries a directory read hands back per getdents batch (listDir) */
-const LIST_BATCH = 1024;
-/** longest stretch of blocking directory reads before the event loop gets a turn */
-const LIST_TURN_MS = 10;
-
-/**
- * The names in `dir`, in the directory's own order (dot files included).
- *
- * Why not fs.readdir: it is libuv's scandir, which sorts every name with
- * strcmp before handing the array over. For a 100,000-message cur/ that is
- * ~50 ms of a thread-pool thread spent on an order nobody uses (the index
- * sorts by discovery order itself), and readdir took 127-166 ms in all where
- * this takes 56-58 ms (measured here on the 100,000-message corpus folder).
- * The reads are blocking (getdents, LIST_BATCH entries at a time, from the
- * page cache for a folder in use), and every LIST_TURN_MS the event loop
- * gets a turn, so a huge folder never stalls the other sessions for long.
- */
-export async function listDir(dir: string): Promise<string[]> {
-  const d = opendirSync(dir, { bufferSize: LIST_BATCH });
-  const names: string[] = [];
-  try {
-    let lastTurn = performance.now();
-    for (;;) {
-      const e = d.readSync();
-      if (e === null) break;
-      names.push(e.name);
-      if ((names.length & 1023) === 0 && performance.now() - lastTurn >= LIST_TURN_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastTurn = performance.now();
-      }
-    }
-  } finally {
-    d.closeSync();
-  }
-  return names;
 }

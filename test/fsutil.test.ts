@@ -1,11 +1,11 @@
 // Group commit of directory fsyncs (maildir/fsutil.ts DirSyncer): a change is
 // durable only after an fsync that started after it, and callers share fsyncs. Also NewFile and the dot-lock.
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { acquireDotLock } from '../maildir/dotlock.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirSyncer, fsyncDir, listDir } from '../maildir/fsutil.js';
+import { DirSyncer, fsyncDir } from '../maildir/fsutil.js';
 
 /** A fake fsync that finishes when told to, numbered in the order they start. */
 function controlledSync() {
@@ -125,28 +125,5 @@ describe('dot-lock', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('listDir', () => {
-  it('gives every entry (dot files and sub-directories too, never . and ..) across many read batches', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mailroom-listdir-'));
-    try {
-      const names = Array.from({ length: 2600 }, (_, i) => `${1700000000 + i}.M${i}P1.host,S=${i}:2,S`);
-      for (const n of names) writeFileSync(join(dir, n), '');
-      writeFileSync(join(dir, '.hidden'), '');
-      mkdirSync(join(dir, 'sub'));
-      const listed = await listDir(dir);
-      expect(listed).toHaveLength(names.length + 2);
-      expect(new Set(listed)).toEqual(new Set(readdirSync(dir)));
-      expect(listed).toContain('.hidden');
-      expect(listed).not.toContain('.');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('rejects with ENOENT for a directory that is not there', async () => {
-    await expect(listDir(join(tmpdir(), 'mailroom-no-such-dir-' + process.pid))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
