@@ -330,11 +330,7 @@ export class MaildirMailbox implements Mailbox {
     const hit = cached?.index;
     if (hit) {
       // the record's date and size too, so that INTERNALDATE and RFC822.SIZE need no second read
-      const j = this.idx.table.find(uid);
-      if (j >= 0) {
-        if (this.idx.table.vsize[j] === 0) this.idx.table.vsize[j] = hit.size;
-        if (this.idx.table.date[j] === 0 && cached!.internalDate !== undefined) this.idx.table.date[j] = cached!.internalDate;
-      }
+      this.learnSizeAndDate(uid, hit.size, cached!.internalDate);
       return hit;
     }
     // Into the shared scratch buffer: the parser is done with the bytes when
@@ -371,14 +367,20 @@ export class MaildirMailbox implements Mailbox {
   /** Keep a fresh parse: in the cache file, and its size and date in the table. */
   private remember(uid: number, base: string, cache: CacheFile, index: MessageIndex, mtime: number): MessageIndex {
     const j = this.idx.table.find(uid);
-    const date = j >= 0 && this.idx.table.date[j] !== 0 ? this.idx.table.date[j] : (cache.get(base)?.internalDate ?? mtime);
+    const date = j >= 0 && this.idx.table.date[j] !== 0 ? this.idx.table.date[j] : (cache.internalDate(base) ?? mtime);
     cache.put(base, { index, internalDate: date });
     this.idx.scheduleCacheFlush(cache.unflushed);
-    if (j >= 0) {
-      if (this.idx.table.vsize[j] === 0) this.idx.table.vsize[j] = index.size;
-      if (this.idx.table.date[j] === 0) this.idx.table.date[j] = date;
-    }
+    this.learnSizeAndDate(uid, index.size, date);
     return index;
+  }
+
+  /** Fills the row's RFC822.SIZE and INTERNALDATE where they are still unknown. */
+  private learnSizeAndDate(uid: number, size: number, date: number | undefined): void {
+    const t = this.idx.table;
+    const j = t.find(uid);
+    if (j < 0) return;
+    if (t.vsize[j] === 0) t.vsize[j] = size;
+    if (t.date[j] === 0 && date !== undefined) t.date[j] = date;
   }
 
   async internalDate(uid: number): Promise<Date> {
