@@ -10,7 +10,7 @@
  * The output of `multiLineBody` is exactly `rfc822Size` octets plus one per
  * stuffed dot plus the terminator (and the CRLF completing a last line).
  */
-import { crlfString } from '../crlf.js';
+import { crlfBytes } from '../crlf.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -19,6 +19,8 @@ const CRLF = Buffer.from('\r\n');
 const LF_ONLY = Buffer.from('\n');
 const DOT_BUF = Buffer.from('.');
 const TERMINATOR = Buffer.from('.\r\n');
+const LF_TERMINATOR = Buffer.from('\n.\r\n');
+const CRLF_TERMINATOR = Buffer.from('\r\n.\r\n');
 
 /** The transformation itself, one chunk at a time (a streamed message). */
 class DotStuffer {
@@ -67,17 +69,21 @@ class DotStuffer {
 /**
  * A whole message already in memory as its complete reply: `head` (the
  * status line, CRLF included), the body through the same rules as
- * DotStuffer, and the terminator, in one Buffer for one write. Done with
- * native string replacement on a latin1 string (one character per byte),
- * several times faster than DotStuffer's line-by-line copy; after the CRLF
- * rule every LF ends a line, so "\n." finds exactly the lines to stuff.
+ * DotStuffer, and the terminator, in one Buffer for one write. The CRLF rule
+ * is crlfBytes (several times faster than DotStuffer's line-by-line copy);
+ * after it every LF ends a line, so "\n." finds exactly the lines to stuff,
+ * and the few messages that have one are stuffed with native string
+ * replacement on a latin1 string (one character per byte).
  */
 export function wholeMultiLine(head: string, raw: Buffer): Buffer {
-  let body = crlfString(raw);
-  if (body.charCodeAt(0) === DOT) body = '.' + body;
-  if (body.includes('\n.')) body = body.replaceAll('\n.', '\n..');
-  const end = body.length === 0 || body.endsWith('\n') ? '.\r\n' : body.endsWith('\r') ? '\n.\r\n' : '\r\n.\r\n';
-  return Buffer.from(head + body + end, 'latin1');
+  const body = crlfBytes(raw);
+  const last = body.length === 0 ? LF : body[body.length - 1];
+  const end = body.length === 0 || last === LF ? TERMINATOR : last === CR ? LF_TERMINATOR : CRLF_TERMINATOR;
+  if (body[0] !== DOT && body.indexOf('\n.') < 0) return Buffer.concat([Buffer.from(head, 'latin1'), body, end]);
+  let text = body.toString('latin1');
+  if (text.charCodeAt(0) === DOT) text = '.' + text;
+  text = text.replaceAll('\n.', '\n..');
+  return Buffer.concat([Buffer.from(head + text, 'latin1'), end]);
 }
 
 export interface MultiLineOptions {
