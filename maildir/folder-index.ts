@@ -817,11 +817,27 @@ function entriesOf(listing: Listing): Map<string, ScanEntry> {
  * comparison. Exported for its test.
  */
 export function discoveryOrder(bases: readonly string[]): number[] {
-  const keys = bases.map(timeKey);
-  const order = Array.from(bases.keys());
+  const n = bases.length;
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = timeKey(bases[i]);
+  const order: number[] = new Array<number>(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  // The usual case needs no sort: libuv lists a directory sorted by name,
+  // which for qmail-style names of one length is already discovery order
+  // (100,000 names: ~1 ms to check against ~20 ms to sort).
+  if (inDiscoveryOrder(bases, keys)) return order;
   order.sort((x, y) => keys[x] - keys[y] || (bases[x] < bases[y] ? -1 : bases[x] > bases[y] ? 1 : x - y));
   // equal bases are now adjacent, in listing order: keep the last of each run
   return order.filter((x, k) => k + 1 === order.length || bases[order[k + 1]] !== bases[x]);
+}
+
+/** Whether the listing is strictly ascending in discovery order (so also free of repeated bases). */
+function inDiscoveryOrder(bases: readonly string[], keys: Float64Array): boolean {
+  for (let i = 1; i < keys.length; i++) {
+    const d = keys[i] - keys[i - 1];
+    if (d < 0 || (d === 0 && !(bases[i - 1] < bases[i]))) return false;
+  }
+  return true;
 }
 
 /**

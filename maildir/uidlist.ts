@@ -166,9 +166,14 @@ export class Uidlist {
    */
   async append(bases: readonly string[]): Promise<UidEntry[]> {
     if (bases.length === 0) return [];
-    let next = this.uidNext;
-    const entries = bases.map((base) => ({ uid: next++, base }));
-    const text = entries.map((e) => `${e.uid} ${e.base}\n`).join('');
+    const first = this.uidNext;
+    const entries: UidEntry[] = new Array<UidEntry>(bases.length);
+    const lines: string[] = new Array<string>(bases.length);
+    for (let k = 0; k < bases.length; k++) {
+      entries[k] = { uid: first + k, base: bases[k] };
+      lines[k] = first + k + ' ' + bases[k] + '\n';
+    }
+    const text = lines.join('');
     // Open, write, fstat and close block (microseconds, and each through the
     // thread pool would add a hand-off to an APPEND's latency); only the
     // datasync, which waits for the disk, goes to the pool.
