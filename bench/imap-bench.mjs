@@ -10,6 +10,10 @@
 //   --append=N      messages to APPEND (default 200)
 //   --conc=N        parallel connections in the concurrency test (default 50)
 //   --repeat=N      run the two FETCH 1:* ops N times each (default 2: cold-ish, then warm)
+//   --warm=N        after the BODY.PEEK[] fetch and each SEARCH, run it N more times and add a
+//                   "(warm, median of N)" line (default 3; 0 = off). The first run of a fresh
+//                   server process includes its JIT warm-up (a Node server's code is compiled
+//                   while it runs); the warm line is what a long-running server does.
 //   --tag=STRING    added as "tag" to every line (e.g. dovecot-10000)
 //   --only=a,b      run only these op groups: login,flags,envelope,body,search,store,append,conc
 //   --nagle         leave Nagle's algorithm on (imapflow's default); by default the client socket
@@ -31,7 +35,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 const positional = [];
-const opts = { timeout: 600, peek: 1000, append: 200, conc: 50, repeat: 2, tag: undefined, only: null, debug: false, nagle: false };
+const opts = { timeout: 600, peek: 1000, append: 200, conc: 50, repeat: 2, warm: 3, tag: undefined, only: null, debug: false, nagle: false };
 for (const a of process.argv.slice(2)) {
   if (a.startsWith('--')) {
     const i = a.indexOf('=');
@@ -41,12 +45,12 @@ for (const a of process.argv.slice(2)) {
     else if (k === 'nagle') opts.nagle = true;
     else if (k === 'tag') opts.tag = v;
     else if (k === 'only') opts.only = new Set(v.split(','));
-    else if (['timeout', 'peek', 'append', 'conc', 'repeat'].includes(k) && /^\d+(\.\d+)?$/.test(v || '')) opts[k] = Number(v);
+    else if (['timeout', 'peek', 'append', 'conc', 'repeat', 'warm'].includes(k) && /^\d+(\.\d+)?$/.test(v || '')) opts[k] = Number(v);
     else { console.error('bad option ' + a); process.exit(2); }
   } else positional.push(a);
 }
 if (positional.length !== 4) {
-  console.error('usage: node imap-bench.mjs HOST PORT USER PASS [--timeout=S] [--peek=N] [--append=N] [--conc=N] [--repeat=N] [--tag=T] [--only=groups] [--debug]');
+  console.error('usage: node imap-bench.mjs HOST PORT USER PASS [--timeout=S] [--peek=N] [--append=N] [--conc=N] [--repeat=N] [--warm=N] [--tag=T] [--only=groups] [--debug]');
   process.exit(2);
 }
 const [host, portStr, user, pass] = positional;
@@ -101,8 +105,23 @@ async function ensureClient() {
   return client;
 }
 
-// run one timed op; fn(client) returns {count, ...extra}
-async function op(name, fn, { needClient = true } = {}) {
+// the op again opts.warm times on the same connection; one line with the median
+async function warmOp(name, fn) {
+  if (opts.warm <= 0) return;
+  const runs = [];
+  let last = null;
+  for (let i = 0; i < opts.warm; i++) {
+    const r = await op(name, fn, { quiet: true });
+    if (!r || r.error) { if (r) emit(r); return; }
+    runs.push(r.ms);
+    last = r;
+  }
+  runs.sort((a, b) => a - b);
+  emit({ ...last, op: `${name} (warm, median of ${opts.warm})`, ms: runs[runs.length >> 1], min: runs[0], max: runs[runs.length - 1] });
+}
+
+// run one timed op; fn(client) returns {count, ...extra}; emits the line (returns it when quiet)
+async function op(name, fn, { needClient = true, quiet = false } = {}) {
   let c = null;
   try {
     if (needClient) c = await ensureClient();
@@ -115,11 +134,16 @@ async function op(name, fn, { needClient = true } = {}) {
   const cpu0 = cpuMs();
   try {
     const res = await withTimeout(fn(c), opts.timeout * 1000);
-    emit({ op: name, ms: r1(now() - t), ...res, clientCpuMs: r1(cpuMs() - cpu0) });
+    const line = { op: name, ms: r1(now() - t), ...res, clientCpuMs: r1(cpuMs() - cpu0) };
+    if (quiet) return line;
+    emit(line);
   } catch (err) {
-    emit({ op: name, ms: r1(now() - t), error: err.message || String(err), ...(err.responseText ? { response: err.responseText } : {}), clientCpuMs: r1(cpuMs() - cpu0) });
+    const line = { op: name, ms: r1(now() - t), error: err.message || String(err), ...(err.responseText ? { response: err.responseText } : {}), clientCpuMs: r1(cpuMs() - cpu0) };
     await closeQuietly(client); client = null;
+    if (quiet) return line;
+    emit(line);
   }
+  return null;
 }
 
 // ---- APPEND material: real corpus messages, CRLF line ends, unique Message-ID ----
@@ -214,11 +238,18 @@ async function main() {
     if (want('envelope')) await op('fetch_envelope' + sfx, c => fetchCount(c, '1:*', { envelope: true, bodyStructure: true, internalDate: true, size: true }));
   }
   // (d) FETCH 1:N BODY.PEEK[]
-  if (want('body')) await op(`fetch_body_${opts.peek}`, c => fetchCount(c, `1:${opts.peek}`, { source: true }));
+  if (want('body')) {
+    const body = c => fetchCount(c, `1:${opts.peek}`, { source: true });
+    await op(`fetch_body_${opts.peek}`, body);
+    await warmOp(`fetch_body_${opts.peek}`, body);
+  }
   // (e) UID SEARCH FROM "linux" ; UID SEARCH BODY "money"
   if (want('search')) {
-    await op('search_from', async c => { const r = await c.search({ from: 'linux' }, { uid: true }); if (r === false) throw new Error('SEARCH refused'); return { count: r.length }; });
-    await op('search_body', async c => { const r = await c.search({ body: 'money' }, { uid: true }); if (r === false) throw new Error('SEARCH refused'); return { count: r.length }; });
+    const search = query => async c => { const r = await c.search(query, { uid: true }); if (r === false) throw new Error('SEARCH refused'); return { count: r.length }; };
+    await op('search_from', search({ from: 'linux' }));
+    await op('search_body', search({ body: 'money' }));
+    await warmOp('search_from', search({ from: 'linux' }));
+    await warmOp('search_body', search({ body: 'money' }));
   }
   // (f) STORE 1:* +FLAGS.SILENT (\Flagged) then -FLAGS.SILENT
   if (want('store')) {

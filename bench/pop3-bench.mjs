@@ -8,6 +8,9 @@
 //   --retr=N|all    RETR messages 1..N (default 2000; capped at the STAT count)
 //   --timeout=S     per-operation timeout in seconds (default 600)
 //   --tag=STRING    added as "tag" to every line
+//   --warm=N        after RETR, run LIST, UIDL and the RETRs N more times each and add a
+//                   "(warm, median of N)" line for each (default 3; 0 = off): the first run of
+//                   a fresh server process includes its JIT warm-up, the warm line does not
 //
 // Sequence: connect(greeting) -> USER/PASS -> STAT -> LIST -> UIDL -> RETR 1..N -> QUIT.
 // One command at a time (no pipelining), as a plain POP3 client does. Nothing is deleted.
@@ -16,7 +19,7 @@
 import net from 'node:net';
 
 const positional = [];
-const opts = { retr: 2000, timeout: 600, tag: undefined };
+const opts = { retr: 2000, timeout: 600, warm: 3, tag: undefined };
 for (const a of process.argv.slice(2)) {
   if (a.startsWith('--')) {
     const i = a.indexOf('=');
@@ -24,12 +27,12 @@ for (const a of process.argv.slice(2)) {
     const v = i < 0 ? undefined : a.slice(i + 1);
     if (k === 'tag') opts.tag = v;
     else if (k === 'retr' && v === 'all') opts.retr = Infinity;
-    else if (['retr', 'timeout'].includes(k) && /^\d+(\.\d+)?$/.test(v || '')) opts[k] = Number(v);
+    else if (['retr', 'timeout', 'warm'].includes(k) && /^\d+(\.\d+)?$/.test(v || '')) opts[k] = Number(v);
     else { console.error('bad option ' + a); process.exit(2); }
   } else positional.push(a);
 }
 if (positional.length !== 4) {
-  console.error('usage: node pop3-bench.mjs HOST PORT USER PASS [--retr=N|all] [--timeout=S] [--tag=T]');
+  console.error('usage: node pop3-bench.mjs HOST PORT USER PASS [--retr=N|all] [--timeout=S] [--warm=N] [--tag=T]');
   process.exit(2);
 }
 const [host, portStr, user, pass] = positional;
@@ -132,7 +135,23 @@ async function ensureSession() {
   } catch (err) { s.close(); throw err; }
   return (sess = s);
 }
-async function op(name, fn, { fresh = false } = {}) {
+// fn again opts.warm times on the same session; one line with the median
+async function warmOp(name, fn) {
+  if (opts.warm <= 0) return;
+  const runs = [];
+  let last = null;
+  for (let i = 0; i < opts.warm; i++) {
+    const r = await op(name, fn, { quiet: true });
+    if (!r || r.error) { if (r) emit(r); return; }
+    runs.push(r.ms);
+    last = r;
+  }
+  runs.sort((a, b) => a - b);
+  emit({ ...last, op: `${name} (warm, median of ${opts.warm})`, ms: runs[runs.length >> 1], min: runs[0], max: runs[runs.length - 1] });
+}
+
+// one timed op; emits its line (quiet: returns it instead); returns fn's result, or null on failure
+async function op(name, fn, { fresh = false, quiet = false } = {}) {
   if (!fresh) {
     try { await ensureSession(); } catch (err) { emit({ op: name, ms: null, error: 'reconnect failed: ' + err.message }); if (sess) sess.close(); sess = null; return null; }
   }
@@ -140,12 +159,16 @@ async function op(name, fn, { fresh = false } = {}) {
   const cpu0 = cpuMs();
   try {
     const res = await withTimeout(fn(sess), opts.timeout * 1000);
-    emit({ op: name, ms: r1(now() - t), ...(res || {}), clientCpuMs: r1(cpuMs() - cpu0) });
+    const line = { op: name, ms: r1(now() - t), ...(res || {}), clientCpuMs: r1(cpuMs() - cpu0) };
+    if (quiet) return line;
+    emit(line);
     return res;
   } catch (err) {
-    emit({ op: name, ms: r1(now() - t), error: err.message || String(err), clientCpuMs: r1(cpuMs() - cpu0) });
+    const line = { op: name, ms: r1(now() - t), error: err.message || String(err), clientCpuMs: r1(cpuMs() - cpu0) };
     if (sess) sess.close();
     sess = null;
+    if (quiet) return line;
+    emit(line);
     return null;
   }
 }
@@ -168,19 +191,29 @@ async function main() {
     total = Number(m[1]);
     return { count: total, bytes: Number(m[2]) };
   });
-  await op('pop3_list', async s => { const r = await s.cmdMulti('LIST'); return { count: r.lines, bytes: r.bytes }; });
-  await op('pop3_uidl', async s => { const r = await s.cmdMulti('UIDL'); return { count: r.lines, bytes: r.bytes }; });
+  const list = async s => { const r = await s.cmdMulti('LIST'); return { count: r.lines, bytes: r.bytes }; };
+  const uidl = async s => { const r = await s.cmdMulti('UIDL'); return { count: r.lines, bytes: r.bytes }; };
+  await op('pop3_list', list);
+  await op('pop3_uidl', uidl);
   const n = Math.min(opts.retr, total);
+  const retrName = `pop3_retr_${opts.retr === Infinity ? 'all' : opts.retr}`;
+  let done = 0, bytes = 0;
+  const retr = async s => {
+    done = 0; bytes = 0;
+    for (let i = 1; i <= n; i++) {
+      const r = await s.cmdMulti(`RETR ${i}`);
+      done++; bytes += r.bytes;
+    }
+    return { count: done, bytes };
+  };
   if (n > 0) {
-    let done = 0, bytes = 0;
-    const res = await op(`pop3_retr_${opts.retr === Infinity ? 'all' : opts.retr}`, async s => {
-      for (let i = 1; i <= n; i++) {
-        const r = await s.cmdMulti(`RETR ${i}`);
-        done++; bytes += r.bytes;
-      }
-      return { count: done, bytes };
-    });
+    const res = await op(retrName, retr);
     if (!res) emit({ op: 'pop3_retr_partial', ms: null, count: done, bytes });
+  }
+  if (sess) {
+    await warmOp('pop3_list', list);
+    await warmOp('pop3_uidl', uidl);
+    if (n > 0) await warmOp(retrName, retr);
   }
   await op('pop3_quit', async s => { await s.cmd('QUIT'); s.close(); return { count: 1 }; });
   sess = null;

@@ -133,6 +133,15 @@ export interface Mailbox {
   /** keywords defined in this folder (for PERMANENTFLAGS / FLAGS) */
   keywords(): string[];
   sync(): Promise<MailboxChanges>;
+  /**
+   * The whole message as stored, when it is small enough to read without
+   * waiting (blocking reads of a page-cached file: microseconds); null when
+   * it is large or its file is not where the last sync saw it: then read(),
+   * which streams and resyncs. Lets a FETCH of many messages skip a promise
+   * per message. With `into`, a message that fits is read into it and the
+   * result is a view of it (no allocation; the caller owns what it reuses).
+   */
+  readNow(uid: number, into?: Buffer): Buffer | null;
   /** the raw bytes as stored (LF line endings as on disk); range in raw offsets */
   read(uid: number, range?: { start: number; length?: number }): Promise<MessageBytes>;
   index(uid: number): Promise<MessageIndex>;

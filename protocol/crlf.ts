@@ -48,6 +48,22 @@ export function crlfBytes(raw: Buffer, prevCR = false): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * The module's input area (SLICE bytes): a caller may put raw bytes straight
+ * here, for crlfOfInput to convert without copying them in first.
+ */
+export const crlfInput: Buffer = heap.subarray(0, SLICE);
+
+/**
+ * The first `n` bytes of crlfInput in CRLF form, as a view of the module's
+ * output area: valid only until the next call into this module, so the
+ * caller copies it out (or writes it) before converting anything else.
+ */
+export function crlfOfInput(n: number, prevCR = false): Buffer {
+  if (n < 0 || n > SLICE) throw new RangeError(`crlfOfInput: ${n} bytes do not fit the input area`);
+  return heap.subarray(OUT_AT, OUT_AT + convert(0, n, OUT_AT, prevCR ? 1 : 0));
+}
+
 function convertSlice(slice: Buffer, prevCR: boolean): number {
   heap.set(slice, 0);
   return convert(0, slice.length, OUT_AT, prevCR ? 1 : 0);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import wabtInit from 'wabt';
 import { describe, expect, it } from 'vitest';
-import { CRLF_WASM_BASE64, crlfBytes } from '../protocol/crlf.js';
+import { CRLF_WASM_BASE64, crlfBytes, crlfInput, crlfOfInput } from '../protocol/crlf.js';
 
 /** The rule, written the slow and obvious way (RFC 3501/1939 CRLF; a lone CR stays). */
 function reference(raw: Buffer, prevCR = false): Buffer {
@@ -62,6 +62,23 @@ describe('crlfBytes (the WebAssembly CRLF rule)', () => {
     }
     const big = sample(7, 3 * slice + 17);
     expect(crlfBytes(big).equals(reference(big))).toBe(true);
+  });
+
+  it('crlfOfInput converts what was put in the input area, as a view reused by the next call', () => {
+    for (const n of [0, 1, 17, 300, 4096]) {
+      const raw = sample(n + 3, n);
+      raw.copy(crlfInput);
+      expect(crlfOfInput(n).equals(reference(raw)), `length ${n}`).toBe(true);
+      expect(crlfOfInput(n, true).equals(reference(raw, true)), `length ${n} after CR`).toBe(true);
+    }
+    crlfInput.write('a\n', 'latin1');
+    const view = crlfOfInput(2);
+    expect(view.toString()).toBe('a\r\n');
+    crlfInput.write('b\n', 'latin1');
+    crlfOfInput(2);
+    expect(view.toString()).toBe('b\r\n'); // the same memory: a caller copies before converting again
+    expect(crlfInput.length).toBe(256 * 1024);
+    expect(() => crlfOfInput(crlfInput.length + 1)).toThrow(RangeError);
   });
 
   it('returns a fresh Buffer each time (the output is handed to sockets)', () => {

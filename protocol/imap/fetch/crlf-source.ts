@@ -17,7 +17,7 @@
  * do what Dovecot does (imap-fetch-body.c "got too little data"): fail, and
  * the caller must drop the connection, which is out of sync from here on.
  */
-import { crlfBytes } from '../../crlf.js';
+import { crlfBytes, crlfOfInput } from '../../crlf.js';
 
 /** Thrown when a literal already announced on the wire cannot be completed. The connection must be closed. */
 export class FetchAbortError extends Error {
@@ -51,7 +51,18 @@ export interface CrlfWindow {
  * crlfWindow.
  */
 export function crlfSlice(raw: Buffer, w: CrlfWindow): Buffer {
-  const all = crlfBytes(raw);
+  return cut(crlfBytes(raw), w);
+}
+
+/**
+ * crlfSlice of the first `n` bytes of crlfInput, as a view of the
+ * converter's memory (see crlfOfInput): copy it before converting again.
+ */
+export function crlfViewOfInput(n: number, w: CrlfWindow): Buffer {
+  return cut(crlfOfInput(n), w);
+}
+
+function cut(all: Buffer, w: CrlfWindow): Buffer {
   const out = all.subarray(Math.min(w.skip, all.length), w.skip + w.length);
   if (out.length < w.length) throw new FetchAbortError(`${w.what}: the stored message is ${w.length - out.length} bytes shorter than its index says`);
   return out;

@@ -35,7 +35,8 @@ import type { BodySection, FetchItem } from '../commands.js';
 import { astring } from '../serialize.js';
 import { formatFlags, formatInternalDate } from './attributes.js';
 import { renderBodyStructure } from './bodystructure.js';
-import { crlfSlice, crlfWindow, FetchAbortError, type CrlfWindow } from './crlf-source.js';
+import { crlfInput } from '../../crlf.js';
+import { crlfSlice, crlfViewOfInput, crlfWindow, FetchAbortError, type CrlfWindow } from './crlf-source.js';
 import { renderEnvelope } from './envelope.js';
 import { filterHeaderFields } from './header-fields.js';
 import { resolveSection, sectionName, type SectionSource } from './sections.js';
@@ -236,39 +237,37 @@ class MessagePrep {
   }
 }
 
+/**
+ * The items of a message's response in answer order: `items` itself, or,
+ * for a message whose \Seen this FETCH just set (RFC 3501 6.4.5), with FLAGS
+ * added where it was not asked for: right after a leading UID, else last.
+ */
+function withImpliedFlags(items: readonly FetchItem[]): readonly FetchItem[] {
+  if (items.some((i) => i.type === 'FLAGS')) return items;
+  const flags: FetchItem = { type: 'FLAGS' };
+  return items[0]?.type === 'UID' ? [items[0], flags, ...items.slice(1)] : [...items, flags];
+}
+
 async function prepareMessage(
   mailbox: Mailbox,
   t: { seq: number; uid: number },
   items: readonly FetchItem[],
-  seenChanged: boolean,
   indexAhead: Promise<MessageIndex> | undefined,
 ): Promise<Piece[]> {
   const meta = mailbox.meta(t.uid);
   if (meta === undefined) throw new NotInView();
-  // made only when sent: a BODY[] or ENVELOPE fetch of a big folder mostly never needs it
-  let flagsText: string | undefined;
-  const flags = (): string => (flagsText ??= `FLAGS ${formatFlags(meta)}`);
   const p = new MessagePrep(mailbox, t.uid, indexAhead);
   p.attr(`* ${t.seq} FETCH (`);
-  let first = true;
-  const sep = (): void => {
-    if (!first) p.attr(' ');
-    first = false;
-  };
   try {
-    const hasFlags = items.some((i) => i.type === 'FLAGS');
-    for (const item of items) {
-      sep();
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k];
+      if (k > 0) p.attr(' ');
       switch (item.type) {
         case 'UID':
           p.attr(`UID ${t.uid}`);
-          if (seenChanged && !hasFlags) {
-            sep();
-            p.attr(flags());
-          }
           break;
         case 'FLAGS':
-          p.attr(flags());
+          p.attr(`FLAGS ${formatFlags(meta)}`);
           break;
         case 'INTERNALDATE':
           p.attr(`INTERNALDATE ${formatInternalDate(mailbox.knownInternalDate(t.uid) ?? (await mailbox.internalDate(t.uid)))}`);
@@ -289,16 +288,96 @@ async function prepareMessage(
           await p.body(bodyItemOf(item));
       }
     }
-    if (seenChanged && !hasFlags && items[0]?.type !== 'UID') {
-      sep();
-      p.attr(flags());
-    }
     p.attr(')\r\n');
     return p.finish();
   } catch (e) {
     p.discard();
     throw e;
   }
+}
+
+/** Items prepareMessageNow can answer: from memory, and for bodies the whole (small) file. */
+function isNowItem(item: FetchItem): boolean {
+  switch (item.type) {
+    case 'UID':
+    case 'FLAGS':
+    case 'INTERNALDATE':
+    case 'RFC822.SIZE':
+    case 'RFC822':
+      return true;
+    case 'BODY[]':
+      return item.section.part.length === 0 && item.section.spec.kind === 'all';
+    default:
+      return false;
+  }
+}
+
+/**
+ * prepareMessage's synchronous twin for items that are all isNowItem: the
+ * response made with no promise at all, or null when something it needs is
+ * not at hand without waiting (a size or date not known yet, a large file, a
+ * file not where the last sync saw it, a message gone from the view): then
+ * prepareMessage does it, and deals with what happened.
+ */
+function prepareMessageNow(
+  mailbox: Mailbox,
+  t: { seq: number; uid: number },
+  items: readonly FetchItem[],
+  /** exactly one body item: its bytes may be a view of the converter's memory */
+  oneBody: boolean,
+): (string | Buffer)[] | null {
+  const meta = mailbox.meta(t.uid);
+  if (meta === undefined) return null;
+  const out: (string | Buffer)[] = [`* ${t.seq} FETCH (`];
+  let raw: Buffer | null = null;
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k];
+    if (k > 0) out.push(' ');
+    switch (item.type) {
+      case 'UID':
+        out.push(`UID ${t.uid}`);
+        break;
+      case 'FLAGS':
+        out.push(`FLAGS ${formatFlags(meta)}`);
+        break;
+      case 'INTERNALDATE': {
+        const date = mailbox.knownInternalDate(t.uid);
+        if (date === undefined) return null;
+        out.push(`INTERNALDATE ${formatInternalDate(date)}`);
+        break;
+      }
+      case 'RFC822.SIZE': {
+        const size = mailbox.knownRfc822Size(t.uid);
+        if (size === undefined) return null;
+        out.push(`RFC822.SIZE ${size}`);
+        break;
+      }
+      default: {
+        // the whole message or a window of it (isNowItem): RFC822.SIZE bytes of the whole file
+        const b = bodyItemOf(item);
+        const size = mailbox.knownRfc822Size(t.uid);
+        if (size === undefined) return null;
+        const skip = b.partial ? Math.min(b.partial.offset, size) : 0;
+        const length = b.partial ? Math.min(b.partial.length, size - skip) : size;
+        out.push(`${b.name} {${length}}\r\n`);
+        if (length === 0) break;
+        const window = { skip, length, what: `UID ${t.uid} ${b.name}` };
+        // fewer bytes than RFC822.SIZE fail here, before this message's response has started
+        if (oneBody) {
+          // read straight into the CRLF converter, answered with a view of its output (messageNow copies it)
+          const got = mailbox.readNow(t.uid, crlfInput);
+          if (got === null) return null;
+          out.push(got.buffer === crlfInput.buffer ? crlfViewOfInput(got.length, window) : crlfSlice(got, window));
+        } else {
+          raw ??= mailbox.readNow(t.uid);
+          if (raw === null) return null;
+          out.push(crlfSlice(raw, window));
+        }
+      }
+    }
+  }
+  out.push(')\r\n');
+  return out;
 }
 
 /**
@@ -340,15 +419,25 @@ class Writer {
   }
 
   /**
+   * A response with no literal to stream, gathered now, every piece copied
+   * (a piece may be a view of memory that is reused: crlfViewOfInput); true
+   * when enough is gathered that it should be flushed.
+   */
+  messageNow(pieces: readonly (string | Buffer)[]): boolean {
+    for (const p of pieces) this.put(p, true);
+    return this.size >= FLUSH_AT;
+  }
+
+  /**
    * Copies text (latin1) or bytes into the buffer being filled: one copy per
    * byte on the way to the socket, and one write per FLUSH_AT bytes. A large
    * Buffer is passed on as it is (the socket writes it without a copy).
    */
-  private put(p: string | Buffer): void {
+  private put(p: string | Buffer, copy = false): void {
     const n = p.length;
     if (n === 0) return;
     this.size += n;
-    if (typeof p !== 'string' && n >= PASS_THROUGH) {
+    if (!copy && typeof p !== 'string' && n >= PASS_THROUGH) {
       this.seal();
       this.chunks.push(p);
       return;
@@ -463,6 +552,57 @@ async function writeMetaResponses(writer: Writer, mailbox: Mailbox, targets: rea
   return { expungedSkipped };
 }
 
+/**
+ * FETCH of items that are all isNowItem (`BODY.PEEK[]`, `RFC822`, with
+ * UID, FLAGS, sizes, dates: how clients download mail): each response made
+ * synchronously (prepareMessageNow) and gathered into the output buffer, the
+ * output awaited only when FLUSH_AT bytes are gathered. No promise, no
+ * prepared-ahead window per message: for small page-cached files that
+ * machinery cost more than the reads it overlapped. A message that is not
+ * at hand (large, moved, not yet measured) goes through prepareMessage and
+ * streams, in its place in the order.
+ */
+async function writeNowResponses(
+  writer: Writer,
+  mailbox: Mailbox,
+  targets: readonly { seq: number; uid: number }[],
+  list: readonly FetchItem[],
+  withSeen: readonly FetchItem[],
+  seenWanted: boolean,
+): Promise<FetchResult> {
+  let expungedSkipped = 0;
+  const oneBody = list.filter((i) => i.type === 'BODY[]' || i.type === 'RFC822').length === 1;
+  try {
+    for (let b = 0; b < targets.length; b += SEEN_BATCH) {
+      const batch = targets.slice(b, b + SEEN_BATCH);
+      const changed = seenWanted ? await markSeen(mailbox, batch.map((t) => t.uid)) : null;
+      for (const t of batch) {
+        const items = changed?.has(t.uid) ? withSeen : list;
+        const now = prepareMessageNow(mailbox, t, items, oneBody);
+        if (now !== null) {
+          if (writer.messageNow(now)) await writer.flush();
+          continue;
+        }
+        let pieces: Piece[];
+        try {
+          pieces = await prepareMessage(mailbox, t, items, undefined);
+        } catch (e) {
+          if (!isExpunged(e)) throw e;
+          expungedSkipped++;
+          continue;
+        }
+        await writer.message(pieces);
+      }
+    }
+  } catch (e) {
+    // what was answered before the failure still goes out (unless the output itself failed)
+    await writer.flush().catch(() => undefined);
+    throw e;
+  }
+  await writer.flush();
+  return { expungedSkipped };
+}
+
 export async function writeFetchResponses(
   out: FetchOutput,
   mailbox: Mailbox,
@@ -474,6 +614,8 @@ export async function writeFetchResponses(
   const seenWanted = o.setSeen && !mailbox.readOnly && list.some(setsSeen);
   const writer = new Writer(out);
   if (list.every(isMetaItem)) return writeMetaResponses(writer, mailbox, targets, list);
+  const withSeen = seenWanted ? withImpliedFlags(list) : list;
+  if (list.every(isNowItem)) return writeNowResponses(writer, mailbox, targets, list, withSeen, seenWanted);
   let expungedSkipped = 0;
   // Items that need the parsed structure: ask storage for the next few
   // messages' indexes ahead of writing, so that file reads (and parses of a
@@ -503,7 +645,7 @@ export async function writeFetchResponses(
         if (k >= batch.length || prepared[k] !== undefined) return;
         const index = indexAhead.get(b + k);
         indexAhead.delete(b + k);
-        const p = prepareMessage(mailbox, batch[k], list, changed?.has(batch[k].uid) ?? false, index);
+        const p = prepareMessage(mailbox, batch[k], changed?.has(batch[k].uid) ? withSeen : list, index);
         p.catch(() => undefined); // awaited in order below
         prepared[k] = p;
       };
