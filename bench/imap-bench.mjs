@@ -31,6 +31,7 @@ import { ImapFlow } from 'imapflow';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { warmRow } from './warm.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -106,19 +107,7 @@ async function ensureClient() {
 }
 
 // the op again opts.warm times on the same connection; one line with the median
-async function warmOp(name, fn) {
-  if (opts.warm <= 0) return;
-  const runs = [];
-  let last = null;
-  for (let i = 0; i < opts.warm; i++) {
-    const r = await op(name, fn, { quiet: true });
-    if (!r || r.error) { if (r) emit(r); return; }
-    runs.push(r.ms);
-    last = r;
-  }
-  runs.sort((a, b) => a - b);
-  emit({ ...last, op: `${name} (warm, median of ${opts.warm})`, ms: runs[runs.length >> 1], min: runs[0], max: runs[runs.length - 1] });
-}
+const warmOp = (name, fn) => warmRow(name, opts.warm, () => op(name, fn, { quiet: true }), emit);
 
 // run one timed op; fn(client) returns {count, ...extra}; emits the line (returns it when quiet)
 async function op(name, fn, { needClient = true, quiet = false } = {}) {

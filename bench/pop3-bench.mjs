@@ -17,6 +17,7 @@
 // Client socket has TCP_NODELAY. Every line also has clientCpuMs (this process, during the op).
 // A failed/timed-out op closes the session; the next op reconnects (untimed).
 import net from 'node:net';
+import { warmRow } from './warm.mjs';
 
 const positional = [];
 const opts = { retr: 2000, timeout: 600, warm: 3, tag: undefined };
@@ -136,19 +137,7 @@ async function ensureSession() {
   return (sess = s);
 }
 // fn again opts.warm times on the same session; one line with the median
-async function warmOp(name, fn) {
-  if (opts.warm <= 0) return;
-  const runs = [];
-  let last = null;
-  for (let i = 0; i < opts.warm; i++) {
-    const r = await op(name, fn, { quiet: true });
-    if (!r || r.error) { if (r) emit(r); return; }
-    runs.push(r.ms);
-    last = r;
-  }
-  runs.sort((a, b) => a - b);
-  emit({ ...last, op: `${name} (warm, median of ${opts.warm})`, ms: runs[runs.length >> 1], min: runs[0], max: runs[runs.length - 1] });
-}
+const warmOp = (name, fn) => warmRow(name, opts.warm, () => op(name, fn, { quiet: true }), emit);
 
 // one timed op; emits its line (quiet: returns it instead); returns fn's result, or null on failure
 async function op(name, fn, { fresh = false, quiet = false } = {}) {
