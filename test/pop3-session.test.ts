@@ -98,6 +98,18 @@ describe('RETR', () => {
     expect(piped).toBe(want.join(''));
   });
 
+  it('TOP of messages read ahead whole for RETR: opened again and cut, the RETRs after it unchanged', async () => {
+    fx = await pop3Fixture(tricky);
+    const { session, io } = await login(fx);
+    const retr2 = await exchange(session, io, 'RETR 2'); // reads 3.. ahead, whole
+    expect(await exchange(session, io, 'TOP 3 1')).toBe('+OK Top of message follows\r\nSubject: mixed\r\n\r\nbare\r\n.\r\n');
+    expect(await exchange(session, io, 'TOP 1 1')).toBe('+OK Top of message follows\r\nSubject: dots\r\n\r\n..\r\n.\r\n');
+    const [status, body] = statusAndBody(await exchange(session, io, 'RETR 3'));
+    expect(status).toBe(`+OK ${expectedCrlf(tricky[2]!).length} octets`);
+    expect(unstuff(body)).toBe(expectedCrlf(tricky[2]!));
+    expect(await exchange(session, io, 'RETR 2')).toBe(retr2);
+  });
+
   it('streams a 5 MB message in bounded chunks', async () => {
     const line = `${'x'.repeat(70)}\n.starts with a dot\n`;
     const big = Buffer.from(`Subject: big\n\n${line.repeat(Math.ceil((5 * 1024 * 1024) / line.length))}`);

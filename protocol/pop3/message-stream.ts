@@ -10,7 +10,7 @@
  * The output of `multiLineBody` is exactly `rfc822Size` octets plus one per
  * stuffed dot plus the terminator (and the CRLF completing a last line).
  */
-import { crlfBytes } from '../crlf.js';
+import { crlfBytes, crlfInput, crlfOfInput } from '../crlf.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -76,10 +76,17 @@ class DotStuffer {
  * replacement on a latin1 string (one character per byte).
  */
 export function wholeMultiLine(head: string, raw: Buffer): Buffer {
-  const body = crlfBytes(raw);
+  // raw read straight into the converter's input area: converted in place (the view is copied below)
+  const body = raw.buffer === crlfInput.buffer && raw.byteOffset === crlfInput.byteOffset ? crlfOfInput(raw.length) : crlfBytes(raw);
   const last = body.length === 0 ? LF : body[body.length - 1];
   const end = body.length === 0 || last === LF ? TERMINATOR : last === CR ? LF_TERMINATOR : CRLF_TERMINATOR;
-  if (body[0] !== DOT && body.indexOf('\n.') < 0) return Buffer.concat([Buffer.from(head, 'latin1'), body, end]);
+  if (body[0] !== DOT && body.indexOf('\n.') < 0) {
+    const out = Buffer.allocUnsafe(head.length + body.length + end.length);
+    out.write(head, 0, 'latin1');
+    body.copy(out, head.length);
+    end.copy(out, head.length + body.length);
+    return out;
+  }
   let text = body.toString('latin1');
   if (text.charCodeAt(0) === DOT) text = '.' + text;
   text = text.replaceAll('\n.', '\n..');

@@ -21,6 +21,7 @@ import type { Authenticator, SessionIO, SessionLog } from '../session-io.js';
 import type { Mailbox, MailStore } from '../../maildir/types.js';
 import { COMMAND_STATES, parseCommand, type Pop3Command } from './commands.js';
 import { LineReader, type LineEvent } from './line-reader.js';
+import { crlfInput } from '../crlf.js';
 import { multiLineBody, topOf, wholeMultiLine } from './message-stream.js';
 import { err, ok, storeErrorCode, storeErrorReply } from './responses.js';
 import {
@@ -83,7 +84,8 @@ interface Maildrop {
 type OpenedMessage = Awaited<ReturnType<Mailbox['read']>>;
 /** A message opened for RETR/TOP; `retrReply` is its whole RETR reply, made ahead when it was read whole. */
 interface Prepared {
-  opened: OpenedMessage;
+  /** null when the message was read whole without waiting (readNow): then retrReply is there */
+  opened: OpenedMessage | null;
   retrReply?: Buffer;
 }
 
@@ -532,11 +534,12 @@ export class Pop3Session {
         const i = await this.message(d, cmd.msg);
         if (i === undefined) return;
         // open before answering, so a vanished message still gets an -ERR
-        const { opened, retrReply } = await this.openMessage(d, i);
+        const prepared = await this.openMessage(d, i);
         this.lastOpened = i;
-        if (cmd.name === 'RETR' && opened.bytes) {
+        const whole = prepared.retrReply ?? (prepared.opened?.bytes ? this.retrReply(d, i, prepared.opened.bytes) : null);
+        if (cmd.name === 'RETR' && whole) {
           // read whole (a small message): one write, no stream machinery
-          await this.send(retrReply ?? this.retrReply(d, i, opened.bytes));
+          await this.send(whole);
           if (!this.gone) d.retrieved.add(i);
           // Read ahead once the reply has left: the socket adapter flushes
           // what this turn wrote in a setImmediate queued before this one,
@@ -547,6 +550,8 @@ export class Pop3Session {
           });
           return;
         }
+        // TOP of a message read ahead whole for RETR: opened again, to stream
+        const opened = prepared.opened ?? (await d.mailbox.read(d.uids[i]));
         this.prefetch(d, i);
         // the status line leaves with the first piece of the body
         const head = Buffer.from(ok(cmd.name === 'RETR' ? `${d.sizes[i]} octets` : 'Top of message follows'));
@@ -599,6 +604,14 @@ export class Pop3Session {
     while (this.prefetched.length < READ_AHEAD && j < d.uids.length) {
       if (!d.deleted[j]) {
         const index = j;
+        // A small file is read now, straight into the CRLF converter, and its
+        // reply made at once (this runs in the turn after a reply left).
+        const now = d.mailbox.readNow(d.uids[index], crlfInput);
+        if (now !== null) {
+          this.prefetched.push({ index, opening: Promise.resolve({ opened: null, retrReply: this.retrReply(d, index, now) }) });
+          j++;
+          continue;
+        }
         const opening = d.mailbox.read(d.uids[index]).then((opened): Prepared => {
           if (opened.bytes) return { opened, retrReply: this.retrReply(d, index, opened.bytes) };
           // start reading (read(0) fills the stream's buffer without consuming it)
@@ -620,7 +633,7 @@ export class Pop3Session {
 
   private async discard(opening: Promise<Prepared>): Promise<void> {
     await opening.then(
-      (m) => m.opened.release(),
+      (m) => m.opened?.release(),
       () => {},
     );
   }
