@@ -54,6 +54,11 @@ export function crlfBytes(raw: Buffer, prevCR = false): Buffer {
  */
 export const crlfInput: Buffer = heap.subarray(0, SLICE);
 
+/** Whether `b` starts at crlfInput (a read into it): then crlfOfInput converts it in place. */
+export function isCrlfInput(b: Buffer): boolean {
+  return b.buffer === crlfInput.buffer && b.byteOffset === crlfInput.byteOffset;
+}
+
 /**
  * The first `n` bytes of crlfInput in CRLF form, as a view of the module's
  * output area: valid only until the next call into this module, so the

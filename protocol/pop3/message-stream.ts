@@ -10,7 +10,7 @@
  * The output of `multiLineBody` is exactly `rfc822Size` octets plus one per
  * stuffed dot plus the terminator (and the CRLF completing a last line).
  */
-import { crlfBytes, crlfInput, crlfOfInput } from '../crlf.js';
+import { crlfBytes, crlfOfInput, isCrlfInput } from '../crlf.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -77,7 +77,7 @@ class DotStuffer {
  */
 export function wholeMultiLine(head: string, raw: Buffer): Buffer {
   // raw read straight into the converter's input area: converted in place (the view is copied below)
-  const body = raw.buffer === crlfInput.buffer && raw.byteOffset === crlfInput.byteOffset ? crlfOfInput(raw.length) : crlfBytes(raw);
+  const body = isCrlfInput(raw) ? crlfOfInput(raw.length) : crlfBytes(raw);
   const last = body.length === 0 ? LF : body[body.length - 1];
   const end = body.length === 0 || last === LF ? TERMINATOR : last === CR ? LF_TERMINATOR : CRLF_TERMINATOR;
   if (body[0] !== DOT && body.indexOf('\n.') < 0) {

@@ -536,8 +536,8 @@ export class Pop3Session {
         // open before answering, so a vanished message still gets an -ERR
         const prepared = await this.openMessage(d, i);
         this.lastOpened = i;
-        const whole = prepared.retrReply ?? (prepared.opened?.bytes ? this.retrReply(d, i, prepared.opened.bytes) : null);
-        if (cmd.name === 'RETR' && whole) {
+        const whole = cmd.name !== 'RETR' ? null : (prepared.retrReply ?? (prepared.opened?.bytes ? this.retrReply(d, i, prepared.opened.bytes) : null));
+        if (whole) {
           // read whole (a small message): one write, no stream machinery
           await this.send(whole);
           if (!this.gone) d.retrieved.add(i);

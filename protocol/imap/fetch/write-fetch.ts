@@ -35,7 +35,7 @@ import type { BodySection, FetchItem } from '../commands.js';
 import { astring } from '../serialize.js';
 import { formatFlags, formatInternalDate } from './attributes.js';
 import { renderBodyStructure } from './bodystructure.js';
-import { crlfInput } from '../../crlf.js';
+import { crlfInput, isCrlfInput } from '../../crlf.js';
 import { crlfSlice, crlfViewOfInput, crlfWindow, FetchAbortError, type CrlfWindow } from './crlf-source.js';
 import { renderEnvelope } from './envelope.js';
 import { filterHeaderFields } from './header-fields.js';
@@ -367,7 +367,7 @@ function prepareMessageNow(
           // read straight into the CRLF converter, answered with a view of its output (messageNow copies it)
           const got = mailbox.readNow(t.uid, crlfInput);
           if (got === null) return null;
-          out.push(got.buffer === crlfInput.buffer ? crlfViewOfInput(got.length, window) : crlfSlice(got, window));
+          out.push(isCrlfInput(got) ? crlfViewOfInput(got.length, window) : crlfSlice(got, window));
         } else {
           raw ??= mailbox.readNow(t.uid);
           if (raw === null) return null;
