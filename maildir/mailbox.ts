@@ -450,7 +450,7 @@ export class MaildirMailbox implements Mailbox {
     return (await this.index(uid)).size;
   }
 
-  async setFlags(uids: readonly number[], mode: 'add' | 'remove' | 'replace', flags: readonly Flag[]): Promise<MessageMeta[]> {
+  async setFlags(uids: readonly number[], mode: 'add' | 'remove' | 'replace', flags: readonly Flag[], o: { silent?: boolean } = {}): Promise<MessageMeta[]> {
     this.assertWritable();
     const kw = this.idx.keywords;
     const missing = undefinedKeywords(flags, kw);
@@ -484,6 +484,7 @@ export class MaildirMailbox implements Mailbox {
     }
     if (changed) this.idx.notify();
     const out: MessageMeta[] = [];
+    if (o.silent) return out;
     for (const uid of uids) {
       const m = this.idx.table.find(uid) >= 0 ? this.meta(uid) : undefined;
       if (m) out.push(m);

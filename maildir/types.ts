@@ -145,7 +145,12 @@ export interface Mailbox {
   /** the raw bytes as stored (LF line endings as on disk); range in raw offsets */
   read(uid: number, range?: { start: number; length?: number }): Promise<MessageBytes>;
   index(uid: number): Promise<MessageIndex>;
-  setFlags(uids: readonly number[], mode: 'add' | 'remove' | 'replace', flags: readonly Flag[]): Promise<MessageMeta[]>;
+  /**
+   * Change the flags of these UIDs; returns their metas after the change. With
+   * `silent` (IMAP STORE .SILENT, POP3 UPDATE: nobody reads them) the metas
+   * are not built and the result is empty.
+   */
+  setFlags(uids: readonly number[], mode: 'add' | 'remove' | 'replace', flags: readonly Flag[], o?: { silent?: boolean }): Promise<MessageMeta[]>;
   /** expunge the given UIDs, or all \Deleted ones; returns the UIDs removed */
   expunge(uids?: readonly number[]): Promise<number[]>;
   copy(uids: readonly number[], dest: string, o?: { move?: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;

@@ -180,6 +180,16 @@ describe('messages', () => {
     await mb.close();
   });
 
+  it('silent setFlags changes the same files and returns no metas', async () => {
+    const uids: number[] = [];
+    for (let i = 0; i < 3; i++) uids.push((await user.append('INBOX', sampleMessage(`s${i}`))).uid);
+    const mb = await user.open('INBOX', { readOnly: false });
+    expect(await mb.setFlags(uids, 'add', ['\\Seen', 'Later'], { silent: true })).toEqual([]);
+    for (const uid of uids) expect(mb.meta(uid)?.flags).toEqual(['\\Seen', 'Later']);
+    expect(readdirSync(`${root()}/cur`).filter((n) => n.endsWith(':2,Sa'))).toHaveLength(3);
+    await mb.close();
+  });
+
   it('more than 26 keywords is a typed LIMIT error', async () => {
     const { uid } = await user.append('INBOX', sampleMessage('kw'));
     const mb = await user.open('INBOX', { readOnly: false });

@@ -685,7 +685,7 @@ export class Pop3Session {
     const seen = [...d.retrieved].filter((i) => !d.deleted[i]).map((i) => d.uids[i]);
     if (seen.length) {
       try {
-        await d.mailbox.setFlags(seen, 'add', ['\\Seen']);
+        await d.mailbox.setFlags(seen, 'add', ['\\Seen'], { silent: true });
       } catch (e) {
         this.ctx.log.warn({ err: e, user: d.user }, 'pop3 could not mark retrieved messages seen');
       }
@@ -693,7 +693,7 @@ export class Pop3Session {
     const doomed = d.uids.filter((_, i) => d.deleted[i]);
     if (!doomed.length) return undefined;
     try {
-      await d.mailbox.setFlags(doomed, 'add', ['\\Deleted']);
+      await d.mailbox.setFlags(doomed, 'add', ['\\Deleted'], { silent: true });
       const removed = await d.mailbox.expunge(doomed);
       this.ctx.log.info({ user: d.user, deleted: removed.length }, 'pop3 update');
       return undefined;

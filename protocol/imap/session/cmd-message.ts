@@ -98,7 +98,7 @@ export const store: Handler<{ name: 'STORE'; uid: boolean; set: SequenceSet; mod
   const { targets, gone } = live(sel, cmd.set, cmd.uid);
   const uids = targets.map((t) => t.uid);
   if (cmd.silent) {
-    if (uids.length) await sel.mailbox.setFlags(uids, cmd.mode, cmd.flags);
+    if (uids.length) await sel.mailbox.setFlags(uids, cmd.mode, cmd.flags, { silent: true });
   } else {
     // In batches, each batch's FETCH responses sent before the next is
     // renamed: the client reads one while we rename the next, instead of
