@@ -106,11 +106,14 @@ export class FolderIndex {
   /**
    * Own-change accounting (see "Skipping work" above): while this process
    * watches the folder, every entry event is either one of our own renames,
-   * registered beforehand in `ownNames`, or foreign.
+   * registered beforehand in `ownNames`, or foreign. One map per directory,
+   * keyed by the bare name: a STORE registers two names per message and the
+   * watcher hands back two events, and a `sub/name` key built for each of
+   * them cost more than the lookups.
    */
   private watchingSince: bigint | null = null;
   private foreignSeen = true;
-  private ownNames = new Map<string, number>();
+  private ownNames = { new: new Map<string, number>(), cur: new Map<string, number>() };
   private listeners = new Set<() => void>();
   /** open views on this folder (their progress through the change log) */
   readonly handles = new Set<{ readonly seenModseq: number }>();
@@ -290,9 +293,14 @@ export class FolderIndex {
    * registered, so the oldest is the first.
    */
   private ownEventsLost(): boolean {
-    const oldest = this.ownNames.values().next();
-    if (oldest.done || oldest.value - OWN_NAME_TTL_MS + OWN_EVENT_DEADLINE_MS > Date.now()) return false;
-    this.ownNames.clear();
+    const now = Date.now();
+    const overdue = (m: Map<string, number>): boolean => {
+      const oldest = m.values().next();
+      return !oldest.done && oldest.value - OWN_NAME_TTL_MS + OWN_EVENT_DEADLINE_MS <= now;
+    };
+    if (!overdue(this.ownNames.new) && !overdue(this.ownNames.cur)) return false;
+    this.ownNames.new.clear();
+    this.ownNames.cur.clear();
     return true;
   }
 
@@ -309,10 +317,7 @@ export class FolderIndex {
 
   /** A raw entry event from the watcher: ours (registered by noteOwn) or someone else's. */
   onWatchEvent(sub: 'new' | 'cur', name: string | null): void {
-    if (name !== null) {
-      const key = `${sub}/${name}`;
-      if (this.ownNames.delete(key)) return;
-    }
+    if (name !== null && this.ownNames[sub].delete(name)) return;
     this.foreignSeen = true;
   }
 
@@ -320,11 +325,12 @@ export class FolderIndex {
   noteOwn(sub: 'new' | 'cur', name: string): void {
     if (this.watchingSince === null) return;
     const now = Date.now();
-    if (this.ownNames.size > 10_000) {
+    const names = this.ownNames[sub];
+    if (names.size > 10_000) {
       // events for these never came (or came before we registered): forget the stale ones
-      for (const [k, exp] of this.ownNames) if (exp < now) this.ownNames.delete(k);
+      for (const [k, exp] of names) if (exp < now) names.delete(k);
     }
-    this.ownNames.set(`${sub}/${name}`, now + OWN_NAME_TTL_MS);
+    names.set(name, now + OWN_NAME_TTL_MS);
   }
 
   private async syncOnce(moveNew: boolean): Promise<void> {
