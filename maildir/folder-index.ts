@@ -418,9 +418,9 @@ export class FolderIndex {
         if (blocked) return;
         // numbered meanwhile by this process (an APPEND's adopt()) — keep that UID
         const todo = unnumbered.filter((b) => scanned.has(b) && !this.byBase().has(b));
-        const assigned: UidEntry[] = await this.uidlist.append(todo);
-        this.uidlistLines += assigned.length;
-        for (const a of assigned) fresh.push({ uid: a.uid, base: a.base, e: scanned.get(a.base)! });
+        const first = await this.uidlist.append(todo);
+        this.uidlistLines += todo.length;
+        for (let k = 0; k < todo.length; k++) fresh.push({ uid: first + k, base: todo[k], e: scanned.get(todo[k])! });
       });
     }
     fresh.sort((a, b) => a.uid - b.uid);
@@ -447,11 +447,11 @@ export class FolderIndex {
     await this.uidlist.lock(async () => {
       await this.absorbUidlist();
       if (this.pending.size > 0 || this.table.n > 0) return;
-      const assigned = await this.uidlist.append(order.map((i) => listing.bases[i]));
-      this.uidlistLines += assigned.length;
-      for (let k = 0; k < assigned.length; k++) {
+      const first = await this.uidlist.append(order.map((i) => listing.bases[i]));
+      this.uidlistLines += order.length;
+      for (let k = 0; k < order.length; k++) {
         const i = order[k];
-        this.addRow(assigned[k].uid, listing.bases[i], listing.names[i], listing.locs[i]);
+        this.addRow(first + k, listing.bases[i], listing.names[i], listing.locs[i]);
       }
       done = true;
     });
@@ -583,11 +583,11 @@ export class FolderIndex {
         return uid === undefined;
       });
       if (this.pending.size > 0 || todo.length === 0) return;
-      const assigned = await this.uidlist.append(todo.map((f) => f.base));
-      this.uidlistLines += assigned.length;
+      const first = await this.uidlist.append(todo.map((f) => f.base));
+      this.uidlistLines += todo.length;
       todo.forEach((f, k) => {
-        this.addRow(assigned[k].uid, f.base, f.name, f.loc, f);
-        result.set(f.base, assigned[k].uid);
+        this.addRow(first + k, f.base, f.name, f.loc, f);
+        result.set(f.base, first + k);
       });
     });
     if (result.size < files.length) {

@@ -7,7 +7,8 @@
  *
  * Why it is shaped like this (after Dovecot's maildir-uidlist.c):
  * - New UIDs are assigned by appending lines, under the folder's dot-lock, with
- *   one O_APPEND write of whole lines followed by fdatasync: a UID handed to a
+ *   O_APPEND writes of whole lines (one for an APPEND's few) followed by
+ *   fdatasync: a UID handed to a
  *   client must survive a crash, or it could be given to another message.
  *   The header is not rewritten on append; UIDNEXT is max(N, last uid + 1).
  * - Readers never lock: they remember how many bytes they have consumed and
@@ -161,39 +162,32 @@ export class Uidlist {
   }
 
   /**
-   * Assign the next UIDs to `bases`, in order. The caller holds the lock and
-   * has just called read(), so uidNext is current.
+   * Assign the next UIDs to `bases`, in order: bases[k] gets the returned
+   * first UID + k. The caller holds the lock and has just called read(), so
+   * uidNext is current.
    */
-  async append(bases: readonly string[]): Promise<UidEntry[]> {
-    if (bases.length === 0) return [];
+  async append(bases: readonly string[]): Promise<number> {
     const first = this.uidNext;
-    const entries: UidEntry[] = new Array<UidEntry>(bases.length);
-    const lines: string[] = new Array<string>(bases.length);
-    for (let k = 0; k < bases.length; k++) {
-      entries[k] = { uid: first + k, base: bases[k] };
-      lines[k] = first + k + ' ' + bases[k] + '\n';
-    }
-    const text = lines.join('');
+    if (bases.length === 0) return first;
     // Open, write, fstat and close block (microseconds, and each through the
     // thread pool would add a hand-off to an APPEND's latency); only the
     // datasync, which waits for the disk, goes to the pool.
-    const bytes = Buffer.from(text);
     const fd = openSync(this.path, 'a');
     try {
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      const written = writeLines(fd, first, bases);
       await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
       const st = fstatSync(fd);
       // Our write is the tail of the file (we hold the lock): consume it as read.
-      if (st.ino === this.ino && st.size === this.offset + bytes.length) {
+      if (st.ino === this.ino && st.size === this.offset + written) {
         this.offset = st.size;
-        this.lastUid = entries[entries.length - 1].uid;
+        this.lastUid = first + bases.length - 1;
       } else {
         this.ino = -1; // let the next read() start over
       }
     } finally {
       closeSync(fd);
     }
-    return entries;
+    return first;
   }
 
   /** Rewrite with only `live` entries (caller holds the lock and has read() everything). */
@@ -235,6 +229,52 @@ function render(uidValidity: number, uidNext: number, entries: readonly UidEntry
   let s = `1 V${uidValidity} N${uidNext}\n`;
   for (const e of entries) s += `${e.uid} ${e.base}\n`;
   return s;
+}
+
+/** Bytes of one piece of `<uid> <base>\n` lines: one write for an APPEND's few lines. */
+const LINES_PIECE = 256 * 1024;
+
+/**
+ * Writes `<first + k> <bases[k]>\n` for every k, encoded straight into a
+ * reused buffer: a folder's first numbering (100,000 lines, 4 MiB) would
+ * otherwise build a string per line, join them and copy the result, which
+ * was a fifth of opening the folder, most of it garbage collection. Each
+ * write ends on a line boundary. Returns the bytes written.
+ */
+function writeLines(fd: number, first: number, bases: readonly string[]): number {
+  let buf = Buffer.allocUnsafe(LINES_PIECE);
+  let at = 0;
+  let total = 0;
+  const flush = () => {
+    for (let off = 0; off < at; ) off += writeSync(fd, buf, off, at - off);
+    total += at;
+    at = 0;
+  };
+  for (let k = 0; k < bases.length; k++) {
+    const base = bases[k];
+    const room = base.length * 3 + 18; // UTF-8 at most 3 bytes per UTF-16 unit; 16 digits, space, newline
+    if (at + room > buf.length) {
+      flush();
+      if (room > buf.length) buf = Buffer.allocUnsafe(room);
+    }
+    at = writeDecimal(buf, at, first + k);
+    buf[at++] = 32;
+    at += buf.write(base, at, 'utf8');
+    buf[at++] = 10;
+  }
+  flush();
+  return total;
+}
+
+/** The decimal digits of a non-negative integer into buf at `at`; returns the end. */
+function writeDecimal(buf: Buffer, at: number, n: number): number {
+  let digits = 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
+  for (let i = at + digits - 1; i >= at; i--) {
+    buf[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return at + digits;
 }
 
 async function writeAll(path: string, text: string): Promise<void> {
