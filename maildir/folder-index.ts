@@ -367,6 +367,7 @@ export class FolderIndex {
       // First load (the common "open a big folder" case): join the uidlist
       // with the listing directly, without the pending map.
       this.uidlistLines += initial.entries.length; // plus what numberAll absorbed before giving way
+      this.table.reserve(this.table.n + initial.entries.length);
       for (const en of initial.entries) {
         const e = scanned.get(en.base);
         if (!e || this.byBase().has(en.base)) continue;
@@ -449,6 +450,7 @@ export class FolderIndex {
       if (this.pending.size > 0 || this.table.n > 0) return;
       const first = await this.uidlist.append(order.map((i) => listing.bases[i]));
       this.uidlistLines += order.length;
+      this.table.reserve(this.table.n + order.length);
       for (let k = 0; k < order.length; k++) {
         const i = order[k];
         this.addRow(first + k, listing.bases[i], listing.names[i], listing.locs[i]);
@@ -613,6 +615,7 @@ export class FolderIndex {
     if (!head || head.uidValidity !== h.uidValidity || head.ino !== h.uidlistIno || head.size < h.uidlistOffset) return;
     this.uidlist.resume({ uidValidity: h.uidValidity, ino: h.uidlistIno, offset: h.uidlistOffset, next: h.uidlistNext, lastUid: h.uidlistLastUid });
     this.uidlistLines = h.uidlistLines;
+    this.table.reserve(snap.uids.length);
     for (let k = 0; k < snap.uids.length; k++) this.addRow(snap.uids[k], baseOf(snap.names[k]), snap.names[k], snap.locs[k]);
     this.lastScan = { newMtime: h.newMtime, curMtime: h.curMtime, startedNs: h.startedNs };
   }

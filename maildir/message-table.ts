@@ -105,6 +105,15 @@ export class MessageTable {
     this.n = w;
   }
 
+  /**
+   * Make room for `cap` rows at once, when the count is known (a folder's
+   * first numbering): growing by doubling to 100,000 rows allocates and
+   * zero-fills twice the memory and copies it on the way.
+   */
+  reserve(cap: number): void {
+    if (cap > this.uid.length) this.grow(cap);
+  }
+
   clear(): void {
     this.n = 0;
     this.name = [];

@@ -25,6 +25,7 @@ import { link, open, stat, unlink } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
 import { fsyncDir } from './fsutil.js';
 import { withDotLock } from './dotlock.js';
+import { LineBuffer } from './line-buffer.js';
 
 export const UIDLIST_FILE = 'mailroom-uidlist';
 const LOCK_FILE = 'mailroom-uidlist.lock';
@@ -231,50 +232,26 @@ function render(uidValidity: number, uidNext: number, entries: readonly UidEntry
   return s;
 }
 
-/** Bytes of one piece of `<uid> <base>\n` lines: one write for an APPEND's few lines. */
-const LINES_PIECE = 256 * 1024;
-
 /**
- * Writes `<first + k> <bases[k]>\n` for every k, encoded straight into a
- * reused buffer: a folder's first numbering (100,000 lines, 4 MiB) would
- * otherwise build a string per line, join them and copy the result, which
- * was a fifth of opening the folder, most of it garbage collection. Each
- * write ends on a line boundary. Returns the bytes written.
+ * Writes `<first + k> <bases[k]>\n` for every k (see LineBuffer), each write
+ * ending on a line boundary. Returns the bytes written.
  */
 function writeLines(fd: number, first: number, bases: readonly string[]): number {
-  let buf = Buffer.allocUnsafe(LINES_PIECE);
-  let at = 0;
   let total = 0;
-  const flush = () => {
-    for (let off = 0; off < at; ) off += writeSync(fd, buf, off, at - off);
-    total += at;
-    at = 0;
-  };
+  const out = new LineBuffer((piece) => {
+    for (let off = 0; off < piece.length; ) off += writeSync(fd, piece, off, piece.length - off);
+    total += piece.length;
+  });
   for (let k = 0; k < bases.length; k++) {
     const base = bases[k];
-    const room = base.length * 3 + 18; // UTF-8 at most 3 bytes per UTF-16 unit; 16 digits, space, newline
-    if (at + room > buf.length) {
-      flush();
-      if (room > buf.length) buf = Buffer.allocUnsafe(room);
-    }
-    at = writeDecimal(buf, at, first + k);
-    buf[at++] = 32;
-    at += buf.write(base, at, 'utf8');
-    buf[at++] = 10;
+    out.room(base.length);
+    out.decimal(first + k);
+    out.byte(32);
+    out.text(base);
+    out.byte(10);
   }
-  flush();
+  out.flush();
   return total;
-}
-
-/** The decimal digits of a non-negative integer into buf at `at`; returns the end. */
-function writeDecimal(buf: Buffer, at: number, n: number): number {
-  let digits = 1;
-  for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
-  for (let i = at + digits - 1; i >= at; i--) {
-    buf[i] = 48 + (n % 10);
-    n = Math.floor(n / 10);
-  }
-  return at + digits;
 }
 
 async function writeAll(path: string, text: string): Promise<void> {
