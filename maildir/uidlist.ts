@@ -8,8 +8,8 @@
  * Why it is shaped like this (after Dovecot's maildir-uidlist.c):
  * - New UIDs are assigned by appending lines, under the folder's dot-lock, with
  *   O_APPEND writes of whole lines (one for an APPEND's few) followed by
- *   fdatasync: a UID handed to a
- *   client must survive a crash, or it could be given to another message.
+ *   fdatasync: a UID handed to a client must survive a crash, or it could be
+ *   given to another message.
  *   The header is not rewritten on append; UIDNEXT is max(N, last uid + 1).
  * - Readers never lock: they remember how many bytes they have consumed and
  *   read only the tail on the next sync. A trailing line without '\n' is a
@@ -226,10 +226,21 @@ export class Uidlist {
   }
 }
 
-function render(uidValidity: number, uidNext: number, entries: readonly UidEntry[]): string {
-  let s = `1 V${uidValidity} N${uidNext}\n`;
-  for (const e of entries) s += `${e.uid} ${e.base}\n`;
-  return s;
+/** A whole uidlist: the header and one line per entry (see LineBuffer). */
+function render(uidValidity: number, uidNext: number, entries: readonly UidEntry[]): Buffer {
+  const pieces: Buffer[] = [];
+  const out = new LineBuffer((piece) => pieces.push(Buffer.from(piece)));
+  out.room(0);
+  out.text(`1 V${uidValidity} N${uidNext}\n`);
+  for (const e of entries) {
+    out.room(e.base.length);
+    out.decimal(e.uid);
+    out.byte(32);
+    out.text(e.base);
+    out.byte(10);
+  }
+  out.flush();
+  return Buffer.concat(pieces);
 }
 
 /**
@@ -254,10 +265,10 @@ function writeLines(fd: number, first: number, bases: readonly string[]): number
   return total;
 }
 
-async function writeAll(path: string, text: string): Promise<void> {
+async function writeAll(path: string, bytes: Buffer): Promise<void> {
   const h = await open(path, 'wx', 0o600);
   try {
-    await h.writeFile(text, 'utf8');
+    await h.writeFile(bytes);
     await h.sync();
   } finally {
     await h.close();
