@@ -27,6 +27,8 @@ export class LineBuffer {
   }
 
   text(s: string): void {
+    // Buffer#write would silently cut the text short: a missing room() call is a bug, not a short line
+    if (this.at + s.length * 3 > this.buf.length) throw new Error('LineBuffer: no room made for this text');
     this.at += this.buf.write(s, this.at, 'utf8');
   }
 
@@ -45,6 +47,7 @@ export class LineBuffer {
 
   /** Hand on what is buffered. */
   flush(): void {
+    if (this.at > this.buf.length) throw new Error('LineBuffer: written past the room made');
     if (this.at === 0) return;
     this.take(this.buf.subarray(0, this.at));
     this.at = 0;

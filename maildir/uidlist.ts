@@ -230,8 +230,9 @@ export class Uidlist {
 function render(uidValidity: number, uidNext: number, entries: readonly UidEntry[]): Buffer {
   const pieces: Buffer[] = [];
   const out = new LineBuffer((piece) => pieces.push(Buffer.from(piece)));
-  out.room(0);
-  out.text(`1 V${uidValidity} N${uidNext}\n`);
+  const header = `1 V${uidValidity} N${uidNext}\n`;
+  out.room(header.length);
+  out.text(header);
   for (const e of entries) {
     out.room(e.base.length);
     out.decimal(e.uid);

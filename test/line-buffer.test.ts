@@ -42,3 +42,14 @@ describe('LineBuffer', () => {
     expect(encode([]).pieces).toEqual([]);
   });
 });
+
+describe('LineBuffer misuse', () => {
+  it('refuses text it was not given room for rather than cutting it short', () => {
+    const out = new LineBuffer(() => {});
+    out.room(1);
+    out.text('x');
+    for (let i = 0; i < 300_000; i++) out.byte(65); // past the 256 KiB buffer, with no room made
+    expect(() => out.text('y'.repeat(300_000))).toThrow(/no room/);
+    expect(() => out.flush()).toThrow(/past the room/);
+  });
+});
