@@ -14,6 +14,15 @@ export class LineBuffer {
   /** `take` gets each full piece; it must be done with it when it returns (the buffer is reused). */
   constructor(private readonly take: (piece: Buffer) => void) {}
 
+  /** All that `fill` writes, as one Buffer (for files written whole). */
+  static collect(fill: (out: LineBuffer) => void): Buffer {
+    const pieces: Buffer[] = [];
+    const out = new LineBuffer((piece) => pieces.push(Buffer.from(piece)));
+    fill(out);
+    out.flush();
+    return Buffer.concat(pieces);
+  }
+
   /** Make room for a line of `units` UTF-16 units of text plus `digits` digits and separators. */
   room(units: number, digits = 24): void {
     const need = units * 3 + digits; // UTF-8 takes at most 3 bytes per UTF-16 unit
@@ -30,6 +39,15 @@ export class LineBuffer {
     // Buffer#write would silently cut the text short: a missing room() call is a bug, not a short line
     if (this.at + s.length * 3 > this.buf.length) throw new Error('LineBuffer: no room made for this text');
     this.at += this.buf.write(s, this.at, 'utf8');
+  }
+
+  /** One `<n> <s>\n` line, room included (the uidlist's line). */
+  numbered(n: number, s: string): void {
+    this.room(s.length);
+    this.decimal(n);
+    this.byte(32);
+    this.text(s);
+    this.byte(10);
   }
 
   /** a non-negative integer's decimal digits */

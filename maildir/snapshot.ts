@@ -40,25 +40,24 @@ export interface SnapshotRows {
 }
 
 export async function writeSnapshot(dir: string, h: SnapshotHeader, rows: { n: number; uid: ArrayLike<number>; loc: ArrayLike<number>; name: readonly string[] }): Promise<void> {
-  const pieces: Buffer[] = [];
-  const out = new LineBuffer((piece) => pieces.push(Buffer.from(piece)));
-  const head = `mailroom-index 1 ${h.uidValidity} ${h.newMtime} ${h.curMtime} ${h.startedNs} ${h.uidlistIno} ${h.uidlistOffset} ${h.uidlistLines} ${h.uidlistNext} ${h.uidlistLastUid} ${rows.n}\n`;
-  out.room(head.length);
-  out.text(head);
-  for (let i = 0; i < rows.n; i++) {
-    const name = rows.name[i];
-    out.room(name.length);
-    out.decimal(rows.uid[i]);
-    out.byte(32);
-    out.byte(rows.loc[i] ? 110 : 99); // 'n' | 'c'
-    out.byte(32);
-    out.text(name);
-    out.byte(10);
-  }
-  out.room(4);
-  out.text('end\n');
-  out.flush();
-  await writeFileAtomic(`${dir}/${SNAPSHOT_FILE}`, Buffer.concat(pieces), { durable: false });
+  const bytes = LineBuffer.collect((out) => {
+    const head = `mailroom-index 1 ${h.uidValidity} ${h.newMtime} ${h.curMtime} ${h.startedNs} ${h.uidlistIno} ${h.uidlistOffset} ${h.uidlistLines} ${h.uidlistNext} ${h.uidlistLastUid} ${rows.n}\n`;
+    out.room(head.length);
+    out.text(head);
+    for (let i = 0; i < rows.n; i++) {
+      const name = rows.name[i];
+      out.room(name.length);
+      out.decimal(rows.uid[i]);
+      out.byte(32);
+      out.byte(rows.loc[i] ? 110 : 99); // 'n' | 'c'
+      out.byte(32);
+      out.text(name);
+      out.byte(10);
+    }
+    out.room(4);
+    out.text('end\n');
+  });
+  await writeFileAtomic(`${dir}/${SNAPSHOT_FILE}`, bytes, { durable: false });
 }
 
 /** The snapshot if it still describes the folder, else null. */

@@ -228,20 +228,12 @@ export class Uidlist {
 
 /** A whole uidlist: the header and one line per entry (see LineBuffer). */
 function render(uidValidity: number, uidNext: number, entries: readonly UidEntry[]): Buffer {
-  const pieces: Buffer[] = [];
-  const out = new LineBuffer((piece) => pieces.push(Buffer.from(piece)));
-  const header = `1 V${uidValidity} N${uidNext}\n`;
-  out.room(header.length);
-  out.text(header);
-  for (const e of entries) {
-    out.room(e.base.length);
-    out.decimal(e.uid);
-    out.byte(32);
-    out.text(e.base);
-    out.byte(10);
-  }
-  out.flush();
-  return Buffer.concat(pieces);
+  return LineBuffer.collect((out) => {
+    const header = `1 V${uidValidity} N${uidNext}\n`;
+    out.room(header.length);
+    out.text(header);
+    for (const e of entries) out.numbered(e.uid, e.base);
+  });
 }
 
 /**
@@ -254,14 +246,7 @@ function writeLines(fd: number, first: number, bases: readonly string[]): number
     for (let off = 0; off < piece.length; ) off += writeSync(fd, piece, off, piece.length - off);
     total += piece.length;
   });
-  for (let k = 0; k < bases.length; k++) {
-    const base = bases[k];
-    out.room(base.length);
-    out.decimal(first + k);
-    out.byte(32);
-    out.text(base);
-    out.byte(10);
-  }
+  for (let k = 0; k < bases.length; k++) out.numbered(first + k, bases[k]);
   out.flush();
   return total;
 }

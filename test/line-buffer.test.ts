@@ -38,6 +38,13 @@ describe('LineBuffer', () => {
     expect(encode(lines).text).toBe(lines.map((l) => `${l.n} ${l.s}\n`).join(''));
   });
 
+  it('collects numbered lines into one Buffer', () => {
+    const bytes = LineBuffer.collect((out) => {
+      for (let i = 0; i < 20_000; i++) out.numbered(i * 13, `ü-${i}`);
+    });
+    expect(bytes.toString('utf8')).toBe(Array.from({ length: 20_000 }, (_, i) => `${i * 13} ü-${i}\n`).join(''));
+  });
+
   it('hands on nothing when nothing was written', () => {
     expect(encode([]).pieces).toEqual([]);
   });
