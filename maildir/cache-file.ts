@@ -613,20 +613,27 @@ export class CacheFile {
       const fh = await this.writableHandle();
       if (fh === null) return;
       const records: Buffer[] = [];
+      const bases: string[] = [];
       let bytes = 0;
+      /** whether every batch so far was indexed where it was written (no read-back needed) */
+      let indexed = true;
+      const write = async () => {
+        await this.writeAll(fh, records, bytes);
+        if (indexed) indexed = this.indexOwnAppend(records, bases, bytes);
+        records.length = 0;
+        bases.length = 0;
+        bytes = 0;
+      };
       for (const [base, m] of this.flushing) {
         const r = encodeRecord(base, m);
-        if (bytes + r.length > CHUNK && records.length > 0) {
-          await this.writeAll(fh, records, bytes);
-          records.length = 0;
-          bytes = 0;
-        }
+        if (bytes + r.length > CHUNK && records.length > 0) await write();
         records.push(r);
+        bases.push(base);
         bytes += r.length;
       }
-      if (records.length > 0) await this.writeAll(fh, records, bytes);
+      if (records.length > 0) await write();
       // Index what we (and anyone else) appended; our records come back with their offsets.
-      await this.refreshLocked();
+      if (!indexed) await this.refreshLocked();
       // A record that did not come back went to a file that was replaced or
       // deleted meanwhile (or was torn): the next flush writes it again.
       for (const [base, m] of this.flushing) {
@@ -635,6 +642,35 @@ export class CacheFile {
     } finally {
       this.flushing = new Map();
     }
+  }
+
+  /**
+   * After appending `records` (`bytes` in all) in one write: when the file at
+   * our path is still the one we read and has grown by exactly those bytes
+   * since the last scan, nobody else appended or replaced anything in
+   * between (appends only add bytes), so our records lie at the end in order:
+   * index them where they are without reading them back. Otherwise false,
+   * and the caller scans (refreshLocked). Scanning our own records again was
+   * a twentieth of a cold FETCH ENVELOPE (10,000 messages: ~30 ms).
+   */
+  private indexOwnAppend(records: readonly Buffer[], bases: readonly string[], bytes: number): boolean {
+    if (!this.headerOk || this.broken || this.skippingGarbage) return false;
+    let st;
+    try {
+      st = statSync(this.path, { bigint: true });
+    } catch {
+      return false;
+    }
+    if (st.ino !== this.ino || st.dev !== this.dev || Number(st.size) !== this.scanned + bytes) return false;
+    let at = this.scanned;
+    for (let k = 0; k < records.length; k++) {
+      const r = records[k]!;
+      // encodeRecord's line: <crc>\t<base>\t…\n; the table's length leaves out the newline
+      this.table.set(bases[k]!, at, r.length - 1, readHex8(r, 0));
+      at += r.length;
+    }
+    this.scanned = at;
+    return true;
   }
 
   private async writeAll(fh: FileHandle, records: Buffer[], bytes: number): Promise<void> {

@@ -537,6 +537,24 @@ describe('CacheFile', () => {
     expect(b.get('fine')).toEqual({ internalDate: 2 });
   });
 
+  it('indexes its own appends where they landed, across write batches, and reads back when another writer came in between', async () => {
+    const a = await openCache();
+    const b = await openCache();
+    // ~2,500 records of ~0.8 KB: more than one 1 MiB write batch; UTF-8 basenames count in bytes
+    for (let n = 0; n < 2500; n++) a.put(`m${n}-é`, { internalDate: n, index: messageIndex(n) });
+    await a.flush();
+    for (const n of [0, 1, 1299, 1300, 2499]) expect(a.get(`m${n}-é`)).toEqual({ internalDate: n, index: messageIndex(n) });
+    b.put('other', { internalDate: 7 });
+    await b.flush();
+    a.put('mine', { internalDate: 8 });
+    await a.flush(); // the file grew by more than a's write: a scans, and sees b's record too
+    expect(a.get('other')).toEqual({ internalDate: 7 });
+    expect(a.get('mine')).toEqual({ internalDate: 8 });
+    const c = await openCache();
+    expect(c.size).toBe(2502);
+    expect(c.get('m1300-é')).toEqual({ internalDate: 1300, index: messageIndex(1300) });
+  });
+
   it('handles UTF-8 basenames', async () => {
     const a = await openCache();
     a.put('1700000000.M1P1.hôte-例え', { internalDate: 1 });
