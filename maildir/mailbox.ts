@@ -17,7 +17,7 @@ import { fsyncDir } from './fsutil.js';
 import { LOC_CUR } from './message-table.js';
 import { writeMessage } from './deliver.js';
 import type { DecodedHeaders, MessageIndex } from './mime/types.js';
-import { parseMessage } from './mime/parser.js';
+import { parseMessage, parseMessageNow } from './mime/parser.js';
 import { evaluateSearch, needsIndex, type SearchCandidate } from './search/evaluate.js';
 import type { SearchKey } from './search/query.js';
 import { mayContainInJson } from './search/text.js';
@@ -343,6 +343,23 @@ export class MaildirMailbox implements Mailbox {
     return p;
   }
 
+  indexNow(uid: number): MessageIndex | null {
+    this.assertOpen();
+    const cache = this.idx.openedCache;
+    const row = this.idx.table.find(uid);
+    if (cache === null || row < 0 || this.parsing.has(uid)) return null;
+    const base = this.idx.table.base[row];
+    const cached = cache.get(base);
+    if (cached?.index) {
+      this.learnSizeAndDate(uid, cached.index.size, cached.internalDate);
+      return cached.index;
+    }
+    // as loadIndex: parsed from the shared scratch buffer, which the parser is done with when it returns
+    const small = this.readSmallSync(uid, { scratch: PARSE_SCRATCH, mtime: this.idx.table.date[row] === 0 });
+    if (small === null) return null;
+    return this.remember(uid, base, cache, parseMessageNow(small.buf), Math.floor(small.mtimeMs));
+  }
+
   private async loadIndex(uid: number): Promise<MessageIndex> {
     this.assertOpen();
     const i = this.row(uid);
@@ -361,7 +378,7 @@ export class MaildirMailbox implements Mailbox {
     // (the file's mtime only when it may become the INTERNALDATE: remember())
     const row = this.idx.table.find(uid);
     const small = this.readSmallSync(uid, { scratch: PARSE_SCRATCH, mtime: row < 0 || this.idx.table.date[row] === 0 });
-    if (small) return this.remember(uid, base, cache, await parseMessage(small.buf), Math.floor(small.mtimeMs));
+    if (small) return this.remember(uid, base, cache, parseMessageNow(small.buf), Math.floor(small.mtimeMs));
     let index: MessageIndex;
     let mtime: number;
     const h = await this.openFile(uid);

@@ -146,6 +146,14 @@ export interface Mailbox {
   read(uid: number, range?: { start: number; length?: number }): Promise<MessageBytes>;
   index(uid: number): Promise<MessageIndex>;
   /**
+   * index() when it is at hand without waiting: a cached record, or a small
+   * file read and parsed with blocking calls (as readNow); null when the cache
+   * is not open yet, the file is large or not where the last sync saw it, or
+   * a parse of it is under way: then index(). Lets a FETCH of many messages
+   * skip the promises per message.
+   */
+  indexNow(uid: number): MessageIndex | null;
+  /**
    * Change the flags of these UIDs; returns their metas after the change. With
    * `silent` (IMAP STORE .SILENT, POP3 UPDATE: nobody reads them) the metas
    * are not built and the result is empty.

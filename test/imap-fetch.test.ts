@@ -435,6 +435,68 @@ describe('whole messages answered at once (BODY[] / RFC822 of small files)', () 
   });
 });
 
+describe('ENVELOPE and BODYSTRUCTURE answered at once (indexNow)', () => {
+  it('indexNow parses a small file or reads its record, and says null for a large or vanished one', async () => {
+    const user = await store.forUser('u');
+    await user.create('IndexNow');
+    const small = Buffer.from('From: Ann <ann@example.org>\nSubject: small\n\nbody\n');
+    const other = Buffer.from('Subject: other\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b--\n');
+    const large = Buffer.from('Subject: large\n\n' + 'y'.repeat(300 * 1024) + '\n');
+    const { uid: s } = await user.append('IndexNow', small);
+    const { uid: o } = await user.append('IndexNow', other);
+    const { uid: l } = await user.append('IndexNow', large);
+    const { uid: gone } = await user.append('IndexNow', Buffer.from('Subject: gone\n\nbye\n'));
+    const box = await user.open('IndexNow', { readOnly: true });
+    try {
+      expect(await box.index(s)).toEqual(await parseMessage(small)); // the cache is open from here on
+      expect(box.indexNow(s)).toEqual(await parseMessage(small));
+      const parsedNow = box.indexNow(o)!;
+      expect(parsedNow).toEqual(await parseMessage(other));
+      expect(box.indexNow(o)).toEqual(parsedNow); // remembered (the cache's record now)
+      expect(box.knownRfc822Size(o)).toBe(other.length + other.toString().split('\n').length - 1); // each bare LF sent as CRLF
+      expect(box.knownInternalDate(o)).toBeInstanceOf(Date);
+      expect(box.indexNow(l)).toBeNull();
+      const cur = join(tmp.dir, '.IndexNow', 'cur');
+      for (const f of readdirSync(cur)) if (readFileSync(join(cur, f)).toString().includes('Subject: gone')) rmSync(join(cur, f));
+      expect(box.indexNow(gone)).toBeNull();
+      expect(box.indexNow(999_999)).toBeNull();
+    } finally {
+      await box.close();
+    }
+  });
+
+  it('a run of small messages with a large one among them answers as the general path does, in order', async () => {
+    const user = await store.forUser('u');
+    await user.create('Mixed');
+    const bodies = [
+      Buffer.from('From: a@example.org\nSubject: one\n\n1\n'),
+      Buffer.from('From: "B" <b@example.org>\nTo: c@example.org\nSubject: big\nContent-Type: text/plain; charset=utf-8\n\n' + 'z\n'.repeat(150_000)),
+      NESTED,
+      Buffer.from('Subject: last\n\nbye\n'),
+    ];
+    for (const b of bodies) await user.append('Mixed', b);
+    const box = await user.open('Mixed', { readOnly: true });
+    try {
+      const targets = box.uids().map((uid, i) => ({ seq: i + 1, uid }));
+      const items: FetchItem[] = [{ type: 'ENVELOPE' }, { type: 'INTERNALDATE' }, { type: 'BODYSTRUCTURE' }, { type: 'BODY' }, { type: 'RFC822.SIZE' }];
+      const run = async (list: FetchItem[]) => {
+        const out = new MemoryOutput();
+        await writeFetchResponses(out, box, targets, list, { setSeen: false, uidCommand: true });
+        return readFetchResponses(out.text());
+      };
+      const now = await run(items);
+      // BODY[HEADER] is not answered at once: the same items then go down the general path
+      const general = await run([...items, peek([], { kind: 'header' })]);
+      expect(now.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+      expect(now.map((r) => r.attrs)).toEqual(general.map((r) => r.attrs.slice(0, -1)));
+      expect(asBuf(now[1]!.get('ENVELOPE') && (now[1]!.get('ENVELOPE') as Value[])[1]!).toString()).toBe('big');
+      expect(Number(now[1]!.get('RFC822.SIZE'))).toBe(bodies[1]!.length + 150_000 + 5);
+    } finally {
+      await box.close();
+    }
+  });
+});
+
 describe('HEADER.FIELDS and HEADER.FIELDS.NOT', () => {
   it('case-insensitive names, original folding, the blank line at the end', async () => {
     const uid = uidOf.get('nested')!;

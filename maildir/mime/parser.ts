@@ -472,13 +472,17 @@ export class MimeParser {
   }
 }
 
+/** Parses a whole message held in memory. */
+export function parseMessageNow(src: Buffer, o?: MimeParseOptions): MessageIndex {
+  const parser = new MimeParser(o);
+  parser.write(src);
+  return parser.end();
+}
+
 /** Parses a whole message from a buffer or a stream of chunks. */
 export async function parseMessage(src: Buffer | AsyncIterable<Buffer>, o?: MimeParseOptions): Promise<MessageIndex> {
+  if (Buffer.isBuffer(src)) return parseMessageNow(src, o);
   const parser = new MimeParser(o);
-  if (Buffer.isBuffer(src)) {
-    parser.write(src);
-  } else {
-    for await (const chunk of src) parser.write(chunk);
-  }
+  for await (const chunk of src) parser.write(chunk);
   return parser.end();
 }

@@ -296,7 +296,10 @@ async function prepareMessage(
   }
 }
 
-/** Items prepareMessageNow can answer: from memory, and for bodies the whole (small) file. */
+/**
+ * Items prepareMessageNow can answer: from memory, from the index when it is
+ * at hand (indexNow), and for bodies the whole (small) file.
+ */
 function isNowItem(item: FetchItem): boolean {
   switch (item.type) {
     case 'UID':
@@ -304,6 +307,9 @@ function isNowItem(item: FetchItem): boolean {
     case 'INTERNALDATE':
     case 'RFC822.SIZE':
     case 'RFC822':
+    case 'ENVELOPE':
+    case 'BODY':
+    case 'BODYSTRUCTURE':
       return true;
     case 'BODY[]':
       return item.section.part.length === 0 && item.section.spec.kind === 'all';
@@ -315,8 +321,9 @@ function isNowItem(item: FetchItem): boolean {
 /**
  * prepareMessage's synchronous twin for items that are all isNowItem: the
  * response made with no promise at all, or null when something it needs is
- * not at hand without waiting (a size or date not known yet, a large file, a
- * file not where the last sync saw it, a message gone from the view): then
+ * not at hand without waiting (a size or date not known yet, an index the
+ * cache cannot give and a blocking parse cannot make, a large file, a file
+ * not where the last sync saw it, a message gone from the view): then
  * prepareMessage does it, and deals with what happened.
  */
 function prepareMessageNow(
@@ -325,9 +332,17 @@ function prepareMessageNow(
   items: readonly FetchItem[],
   /** exactly one body item: its bytes may be a view of the converter's memory */
   oneBody: boolean,
+  /** some item is answered from the index (ENVELOPE, BODY, BODYSTRUCTURE) */
+  structureWanted: boolean,
 ): (string | Buffer)[] | null {
   const meta = mailbox.meta(t.uid);
   if (meta === undefined) return null;
+  // the index first: a fresh parse also learns the date and size asked for beside it
+  let index: MessageIndex | null = null;
+  if (structureWanted) {
+    index = mailbox.indexNow(t.uid);
+    if (index === null) return null;
+  }
   const out: (string | Buffer)[] = [`* ${t.seq} FETCH (`];
   let raw: Buffer | null = null;
   for (let k = 0; k < items.length; k++) {
@@ -339,6 +354,13 @@ function prepareMessageNow(
         break;
       case 'FLAGS':
         out.push(`FLAGS ${formatFlags(meta)}`);
+        break;
+      case 'ENVELOPE':
+        out.push('ENVELOPE ', renderEnvelope(index!.envelope));
+        break;
+      case 'BODY':
+      case 'BODYSTRUCTURE':
+        out.push(item.type === 'BODY' ? 'BODY ' : 'BODYSTRUCTURE ', renderBodyStructure(index!.body, item.type === 'BODYSTRUCTURE'));
         break;
       case 'INTERNALDATE': {
         const date = mailbox.knownInternalDate(t.uid);
@@ -554,7 +576,8 @@ async function writeMetaResponses(writer: Writer, mailbox: Mailbox, targets: rea
 
 /**
  * FETCH of items that are all isNowItem (`BODY.PEEK[]`, `RFC822`, with
- * UID, FLAGS, sizes, dates: how clients download mail): each response made
+ * UID, FLAGS, sizes, dates: how clients download mail; ENVELOPE and
+ * BODYSTRUCTURE with them: how they list a folder): each response made
  * synchronously (prepareMessageNow) and gathered into the output buffer, the
  * output awaited only when FLUSH_AT bytes are gathered. No promise, no
  * prepared-ahead window per message: for small page-cached files that
@@ -572,13 +595,14 @@ async function writeNowResponses(
 ): Promise<FetchResult> {
   let expungedSkipped = 0;
   const oneBody = list.filter((i) => i.type === 'BODY[]' || i.type === 'RFC822').length === 1;
+  const structureWanted = list.some(needsIndex);
   try {
     for (let b = 0; b < targets.length; b += SEEN_BATCH) {
       const batch = targets.slice(b, b + SEEN_BATCH);
       const changed = seenWanted ? await markSeen(mailbox, batch.map((t) => t.uid)) : null;
       for (const t of batch) {
         const items = changed?.has(t.uid) ? withSeen : list;
-        const now = prepareMessageNow(mailbox, t, items, oneBody);
+        const now = prepareMessageNow(mailbox, t, items, oneBody, structureWanted);
         if (now !== null) {
           if (writer.messageNow(now)) await writer.flush();
           continue;
