@@ -4,9 +4,9 @@
 // other (never both at once: two cores are shared).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { mailroomThenDovecot, runJsonClient } from './compare.mjs';
-import { withDovecot } from './peers/dovecot.mjs';
-import { MAILROOM_USER, prepareMailroom, SCRYPT_USER, startMailroom } from './peers/mailroom.mjs';
+import { mailroomThenDovecot, runJsonClient, TABLE_HEAD, tableRow, warmUp } from './compare.mjs';
+import { DOVECOT_WARMUP_USER, withDovecot } from './peers/dovecot.mjs';
+import { MAILROOM_USER, prepareMailroom, SCRYPT_USER, startMailroom, WARMUP_USER } from './peers/mailroom.mjs';
 
 const PORT = Number(process.env.MAILROOM_BENCH_PORT ?? 21143);
 const DOVECOT_PORT = Number(process.env.DOVECOT_BENCH_PORT ?? 21144);
@@ -15,10 +15,11 @@ function runClient(port, user, tag, extra = []) {
   return runJsonClient('imap-bench.mjs', ['127.0.0.1', String(port), user, 'bench', `--tag=${tag}`, ...extra]);
 }
 
-async function benchMailroom(work, maildir, n) {
-  const config = prepareMailroom(join(work, `mailroom-${n}`), maildir, PORT);
+async function benchMailroom(work, maildir, n, { warmup }) {
+  const config = prepareMailroom(join(work, `mailroom-${n}`), maildir, PORT, { warmup });
   const server = await startMailroom(config);
   try {
+    if (warmup) await warmUp(() => runClient(PORT, WARMUP_USER, `warmup-${n}`));
     const lines = await runClient(PORT, MAILROOM_USER, `mailroom-${n}`);
     // Mailroom's default hash, for the record: the first login of a user with
     // a scrypt hash (~32 MiB, tens of ms by design), then one the auth cache answers
@@ -32,7 +33,17 @@ async function benchMailroom(work, maildir, n) {
 }
 
 async function benchDovecot(work, maildir, n) {
-  return withDovecot(work, `dovecot-${n}`, maildir, [DOVECOT_PORT], () => runClient(DOVECOT_PORT, 'bench', `dovecot-${n}`));
+  return withDovecot(
+    work,
+    `dovecot-${n}`,
+    maildir,
+    [DOVECOT_PORT],
+    async () => {
+      await warmUp(() => runClient(DOVECOT_PORT, DOVECOT_WARMUP_USER, `warmup-${n}`));
+      return runClient(DOVECOT_PORT, 'bench', `dovecot-${n}`);
+    },
+    { warmup: true },
+  );
 }
 
 /** Runs both servers on every size; returns rows for the table. */
@@ -41,19 +52,17 @@ export function imapBench(o) {
 }
 
 export function printImapTable(results) {
-  console.log('\nIMAP: Mailroom vs Dovecot (imapflow client, same folder, each server on its own cold copy)\n');
-  console.log('| messages | operation | Mailroom | Dovecot | ratio |');
-  console.log('|---:|---|---:|---:|---:|');
-  for (const { n, mailroom, dovecot } of results) {
+  console.log('\nIMAP: Mailroom vs Dovecot (imapflow client, same folder, each server on its own cold copy, both warmed up on another copy)\n');
+  console.log(TABLE_HEAD);
+  for (const { n, mailroom, fresh, dovecot } of results) {
     const byOp = (lines) => new Map(lines.filter((l) => !['start', 'end'].includes(l.op)).map((l) => [l.op, l]));
     const m = byOp(mailroom);
     const d = byOp(dovecot);
+    const f = byOp(fresh);
     for (const [op, a] of m) {
       const b = d.get(op);
-      const cell = (x) => (!x ? '—' : x.error ? `error: ${String(x.error).slice(0, 60)}` : `${x.ms} ms`);
-      const ratio = a && b && !a.error && !b.error && b.ms > 0 ? (a.ms / b.ms).toFixed(2) : '—';
       const counts = a.count !== undefined && b?.count !== undefined && a.count !== b.count ? ` (count ${a.count} vs ${b.count})` : '';
-      console.log(`| ${n} | ${op}${counts} | ${cell(a)} | ${cell(b)} | ${ratio} |`);
+      console.log(tableRow(n, op + counts, a, b, f.get(op)));
     }
   }
 }

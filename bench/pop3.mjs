@@ -5,9 +5,9 @@
 // other (never both at once: two cores are shared).
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mailroomThenDovecot, runJsonClient } from './compare.mjs';
-import { withDovecot } from './peers/dovecot.mjs';
-import { MAILROOM_USER, prepareMailroom, startMailroom } from './peers/mailroom.mjs';
+import { mailroomThenDovecot, runJsonClient, TABLE_HEAD, tableRow, warmUp } from './compare.mjs';
+import { DOVECOT_WARMUP_USER, withDovecot } from './peers/dovecot.mjs';
+import { MAILROOM_USER, prepareMailroom, startMailroom, WARMUP_USER } from './peers/mailroom.mjs';
 
 const IMAP_PORT = Number(process.env.MAILROOM_BENCH_PORT ?? 21143);
 const POP3_PORT = Number(process.env.MAILROOM_BENCH_POP3_PORT ?? 21110);
@@ -19,9 +19,9 @@ function runClient(port, user, tag) {
   return runJsonClient('pop3-bench.mjs', ['127.0.0.1', String(port), user, 'bench', `--retr=${RETR}`, `--tag=${tag}`]);
 }
 
-async function benchMailroom(work, maildir, n) {
+async function benchMailroom(work, maildir, n, { warmup }) {
   const dir = join(work, `mailroom-pop3-${n}`);
-  const config = prepareMailroom(dir, maildir, IMAP_PORT);
+  const config = prepareMailroom(dir, maildir, IMAP_PORT, { warmup });
   // the peer's config serves IMAP only; POP3 on, SMTP off (its default ports may be taken)
   writeFileSync(
     config,
@@ -31,6 +31,7 @@ async function benchMailroom(work, maildir, n) {
   );
   const server = await startMailroom(config);
   try {
+    if (warmup) await warmUp(() => runClient(POP3_PORT, WARMUP_USER, `warmup-${n}`));
     return await runClient(POP3_PORT, MAILROOM_USER, `mailroom-${n}`);
   } finally {
     await server.stop();
@@ -39,8 +40,16 @@ async function benchMailroom(work, maildir, n) {
 }
 
 async function benchDovecot(work, maildir, n) {
-  return withDovecot(work, `dovecot-pop3-${n}`, maildir, [DOVECOT_IMAP_PORT, DOVECOT_POP3_PORT], () =>
-    runClient(DOVECOT_POP3_PORT, 'bench', `dovecot-${n}`),
+  return withDovecot(
+    work,
+    `dovecot-pop3-${n}`,
+    maildir,
+    [DOVECOT_IMAP_PORT, DOVECOT_POP3_PORT],
+    async () => {
+      await warmUp(() => runClient(DOVECOT_POP3_PORT, DOVECOT_WARMUP_USER, `warmup-${n}`));
+      return runClient(DOVECOT_POP3_PORT, 'bench', `dovecot-${n}`);
+    },
+    { warmup: true },
   );
 }
 
@@ -50,10 +59,9 @@ export function pop3Bench(o) {
 }
 
 export function printPop3Table(results) {
-  console.log('\nPOP3: Mailroom vs Dovecot (raw-socket client, one command at a time, same folder, each server on its own cold copy)\n');
-  console.log('| messages | operation | Mailroom | Dovecot | ratio |');
-  console.log('|---:|---|---:|---:|---:|');
-  for (const { n, mailroom, dovecot } of results) {
+  console.log('\nPOP3: Mailroom vs Dovecot (raw-socket client, one command at a time, same folder, each server on its own cold copy, both warmed up on another copy)\n');
+  console.log(TABLE_HEAD);
+  for (const { n, mailroom, fresh, dovecot } of results) {
     const byOp = (lines) => {
       const ops = new Map(lines.filter((l) => !['start', 'end'].includes(l.op)).map((l) => [l.op, l]));
       // Dovecot answers PASS before it looks at the maildrop and scans it on
@@ -65,13 +73,12 @@ export function printPop3Table(results) {
     };
     const m = byOp(mailroom);
     const d = byOp(dovecot);
+    const f = byOp(fresh);
     for (const [op, a] of m) {
       const b = d.get(op);
-      const cell = (x) => (!x ? '—' : x.error ? `error: ${String(x.error).slice(0, 60)}` : `${x.ms} ms`);
-      const ratio = a && b && !a.error && !b.error && b.ms > 0 ? (a.ms / b.ms).toFixed(2) : '—';
       const differs = (k) => a[k] !== undefined && b?.[k] !== undefined && a[k] !== b[k];
       const note = differs('count') ? ` (count ${a.count} vs ${b.count})` : differs('bytes') ? ` (bytes ${a.bytes} vs ${b.bytes})` : '';
-      console.log(`| ${n} | ${op.replace(/^pop3_/, '')}${note} | ${cell(a)} | ${cell(b)} | ${ratio} |`);
+      console.log(tableRow(n, op.replace(/^pop3_/, '') + note, a, b, f.get(op)));
     }
   }
 }

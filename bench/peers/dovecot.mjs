@@ -11,17 +11,24 @@ export function setupDovecot() {
   execFileSync(script, ['setup'], quiet);
 }
 
+/** The warm-up user's login when withDovecot is asked for one (password "bench"). */
+export const DOVECOT_WARMUP_USER = 'warmup';
+
 /**
  * Copy `maildir` into `work/<name>` without anyone's index files, start
  * Dovecot on it (IMAP on ports[0], POP3 on ports[1] if given), run `fn`,
- * stop Dovecot and remove the copy.
+ * stop Dovecot and remove the copy. With `warmup`, a second cold copy is
+ * the INBOX of DOVECOT_WARMUP_USER.
  */
-export async function withDovecot(work, name, maildir, ports, fn) {
+export async function withDovecot(work, name, maildir, ports, fn, { warmup = false } = {}) {
   const dir = join(work, name);
   rmSync(dir, { recursive: true, force: true });
   execFileSync('mkdir', ['-p', dir]);
-  execFileSync('cp', ['-a', maildir, join(dir, 'Maildir')]);
-  execFileSync('find', [join(dir, 'Maildir'), '-maxdepth', '2', '(', '-name', 'mailroom-*', '-o', '-name', 'dovecot*', ')', '-delete']);
+  for (const copy of warmup ? [join(dir, 'Maildir'), join(dir, 'warmup', 'Maildir')] : [join(dir, 'Maildir')]) {
+    execFileSync('mkdir', ['-p', join(copy, '..')]);
+    execFileSync('cp', ['-a', maildir, copy]);
+    execFileSync('find', [copy, '-maxdepth', '2', '(', '-name', 'mailroom-*', '-o', '-name', 'dovecot*', ')', '-delete']);
+  }
   // the copy's dirty pages written back now, not by the kernel during the timed run (both peers alike)
   execFileSync('sync');
   execFileSync(script, ['start', dir, ...ports.map(String)], quiet);

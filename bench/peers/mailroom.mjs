@@ -16,9 +16,14 @@ const cli = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli.js');
 
 export const MAILROOM_USER = 'bench@bench.test';
 export const SCRYPT_USER = 'scrypt@bench.test';
+/** With prepareMailroom's `warmup`, a user whose INBOX is a second cold copy of the folder. */
+export const WARMUP_USER = 'warmup@bench.test';
 
-/** Prepares DIR (data + config) with a cold copy of `maildir` as the user's INBOX. */
-export function prepareMailroom(dir, maildir, port) {
+/**
+ * Prepares DIR (data + config) with a cold copy of `maildir` as the user's
+ * INBOX; with `warmup`, another cold copy as WARMUP_USER's.
+ */
+export function prepareMailroom(dir, maildir, port, { warmup = false } = {}) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'mailroom.yaml');
@@ -30,11 +35,14 @@ export function prepareMailroom(dir, maildir, port) {
   run(['domain', 'add', 'bench.test']);
   run(['user', 'add', MAILROOM_USER, '--hash', '{PLAIN}bench']);
   run(['user', 'add', SCRYPT_USER, '--password-stdin'], 'bench');
-  const root = join(dir, 'data', 'mail', 'bench.test', 'bench', 'Maildir');
-  rmSync(root, { recursive: true, force: true });
-  execFileSync('cp', ['-a', maildir, root]);
-  // cold: none of our state files (uidlist, caches, snapshot) from the storage bench
-  execFileSync('find', [root, '-maxdepth', '2', '(', '-name', 'mailroom-*', '-o', '-name', 'dovecot*', ')', '-delete']);
+  if (warmup) run(['user', 'add', WARMUP_USER, '--hash', '{PLAIN}bench']);
+  for (const local of warmup ? ['bench', 'warmup'] : ['bench']) {
+    const root = join(dir, 'data', 'mail', 'bench.test', local, 'Maildir');
+    rmSync(root, { recursive: true, force: true });
+    execFileSync('cp', ['-a', maildir, root]);
+    // cold: none of our state files (uidlist, caches, snapshot) from the storage bench
+    execFileSync('find', [root, '-maxdepth', '2', '(', '-name', 'mailroom-*', '-o', '-name', 'dovecot*', ')', '-delete']);
+  }
   // the copy's dirty pages written back now, not by the kernel during the timed run (both peers alike)
   execFileSync('sync');
   return config;
