@@ -241,6 +241,10 @@ export class MaildirMailbox implements Mailbox {
           const n = readSync(fd, buf, got, want - got, got);
           if (n === 0) break;
           got += n;
+          // Exactly the named size in hand, asked for a byte more: that is the
+          // end of the file (a read of a regular file comes up short only
+          // there), without the read that would return 0 to say so.
+          if (got === named) break;
         }
         if (got < want) return { buf: buf.subarray(0, got), mtimeMs: 0 };
         // bigger than its name says: measured below
