@@ -51,4 +51,25 @@ describe('createBodyDecoder', () => {
     expect(decodeWhole('binary', null, Buffer.from([0x68, 0xe9, 0x6c]))).toBe('hél');
     expect(decodeWhole('x-uuencode', 'utf-8', Buffer.from('as is'))).toBe('as is');
   });
+
+  it('single-byte charsets: ASCII chunks as they are, 8-bit chunks through the charset, in any chunking', () => {
+    const text = 'Plain ASCII line\r\nthen Zürich, €5 and ŁÓDŹ\r\nand ASCII again\r\n';
+    for (const cs of ['windows-1252', 'iso-8859-2', 'ISO-8859-15', 'koi8-r', 'us-ascii', 'latin1', 'cp1250']) {
+      const bytes = iconv.encode(text, cs);
+      expect(decodeEverySplit('8bit', cs, bytes), cs).toBe(iconv.decode(bytes, cs));
+    }
+    // windows-1252 0x80 is the euro sign, not U+0080: 8-bit bytes never take the ASCII shortcut
+    expect(decodeWhole('8bit', 'windows-1252', Buffer.from('price \x80 9', 'latin1'))).toBe('price € 9');
+    // a multi-byte charset keeps its lead byte across a chunk that looks like ASCII ("ソ" is 0x83 0x5C)
+    const sjis = iconv.encode('ソ\\ and ソ', 'shift_jis');
+    expect(decodeEverySplit('8bit', 'shift_jis', sjis)).toBe('ソ\\ and ソ');
+  });
+
+  it('UTF-8 is judged strictly: overlong forms and encoded surrogates are not UTF-8', () => {
+    // what a fatal WHATWG decoder refuses (the check is isUtf8's, not TextDecoder's)
+    expect(decodeEverySplit('8bit', 'utf-8', Buffer.from([0x61, 0xc0, 0xaf, 0x62]))).toBe('a\xc0\xafb');
+    expect(decodeEverySplit('8bit', 'utf-8', Buffer.from([0x61, 0xed, 0xa0, 0x80]))).toBe('a\xed\xa0\x80');
+    expect(decodeEverySplit('8bit', 'utf-8', Buffer.from([0xf4, 0x90, 0x80, 0x80]))).toBe('\xf4\x90\x80\x80');
+    expect(decodeEverySplit('8bit', 'utf-8', Buffer.from('€ and 𝄞', 'utf8'))).toBe('€ and 𝄞');
+  });
 });
