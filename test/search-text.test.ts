@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareDay, dayNumber, dayOfInstant, headerZoneOffset, sentDay } from '../maildir/search/dates.js';
-import { containsFolded, foldForSearch, jsonCheckable, mayContainInJson, StreamingFinder } from '../maildir/search/text.js';
+import { containsFolded, foldCaseFull, foldForSearch, jsonCheckable, mayContainInJson, StreamingFinder } from '../maildir/search/text.js';
 
 describe('foldForSearch', () => {
   it.each([
@@ -17,6 +17,20 @@ describe('foldForSearch', () => {
     ['ПРИВЕТ', 'привет'],
   ])('%s → %s', (input, folded) => {
     expect(foldForSearch(input)).toBe(folded);
+  });
+
+  it('folds Latin-1 text exactly as the general fold does (every pair of Latin-1 characters)', () => {
+    const general = (t: string) => foldCaseFull(t).replace(/\s+/g, ' ');
+    let mismatches = 0;
+    for (let a = 0; a < 256; a++) {
+      for (let b = 0; b < 256; b++) {
+        const t = String.fromCharCode(0x41, a, b, 0xe9);
+        if (foldForSearch(t) !== general(t)) mismatches++;
+      }
+    }
+    expect(mismatches).toBe(0);
+    expect(foldForSearch('Stra\xdfe \xb5m \xbd \xb2 \xaa \xc9T\xc9')).toBe('strasse μm 1⁄2 2 a été');
+    expect(findSplit('MASSE', 'Die Ma\xdfe', [6])).toBe(true);
   });
 
   it('makes a substring fold to a substring of the fold', () => {
