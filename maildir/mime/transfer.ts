@@ -137,8 +137,8 @@ function charsetStage(charset: string | null): TextStage {
   // proves invalid. Incomplete sequences at a chunk end are held back by hand
   // so that no byte is lost on the switch. Validity is checked by isUtf8 (a
   // SIMD scan) before a plain decode, not by a fatal TextDecoder, whose throw
-  // on the first bad byte of every 8-bit latin1 spam cost a fifth of a
-  // SEARCH BODY on a big folder.
+  // on the first bad byte of an undeclared 8-bit body cost ~11 µs a body
+  // (~1.7 µs this way).
   let latin1 = false;
   let pending = NOTHING;
   const decode = (b: Buffer): string | null => (isUtf8(b) ? b.toString('utf8') : null);
