@@ -25,6 +25,12 @@ export class AppendUpload {
   private done = false;
 
   constructor(user: UserStore, readonly header: AppendHeader, internalDate: Date | undefined) {
+    // Storage learns of an abort by reading the destroyed stream, and reports
+    // it through `result`. Until storage starts reading (it first checks the
+    // folder and syncs it), nobody else listens for the stream's 'error': an
+    // abort in that window would otherwise be an uncaught exception that
+    // ends the process.
+    this.body.on('error', () => {});
     this.result = user.append(header.mailbox, this.body, {
       flags: header.flags,
       ...(internalDate !== undefined ? { internalDate } : {}),
