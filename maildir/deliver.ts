@@ -6,7 +6,8 @@
  *   2. fsync the file; set its mtime to the internal date;
  *   3. rename it into new/ (or cur/ with flags, for APPEND and COPY), whose
  *      name now carries S=<raw size> and W=<CRLF size>;
- *   4. fsync the directory, so the rename itself is durable;
+ *   4. fsync the directory, so the rename itself is durable (the caller's
+ *      `whileDirSyncs` work, an APPEND's UID, runs meanwhile);
  *   and only then resolve. If the source stream fails half-way, the tmp file
  *   is removed and nothing appears in new/ or cur/. A crash leaves at most a
  *   stray file in tmp/, which readers never look at.
@@ -42,6 +43,12 @@ export interface WriteOptions {
   maxBytes?: number;
   /** told the final entry name just before the rename into new/ or cur/ */
   onName?: (sub: 'new' | 'cur', fileName: string) => void;
+  /**
+   * Work to do once the file has its name, while the directory is fsync'd
+   * (step 4): both wait for the disk, so running them together saves a wait.
+   * writeMessage resolves when both are done.
+   */
+  whileDirSyncs?: (written: WrittenMessage) => Promise<void>;
 }
 
 export class MessageTooLargeError extends Error {
@@ -95,8 +102,11 @@ export async function writeMessage(folderDir: string, source: MessageSource, o: 
     const sub = toCur ? 'cur' : 'new';
     o.onName?.(sub, fileName);
     await rename(tmpPath, `${folderDir}/${sub}/${fileName}`);
-    await fsyncDir(`${folderDir}/${sub}`);
-    return { base, fileName, location: sub, rawSize, vsize };
+    const written: WrittenMessage = { base, fileName, location: sub, rawSize, vsize };
+    const synced = fsyncDir(`${folderDir}/${sub}`);
+    if (o.whileDirSyncs) await Promise.all([synced, o.whileDirSyncs(written)]);
+    else await synced;
+    return written;
   } catch (e) {
     await unlink(tmpPath).catch(() => {});
     throw e;

@@ -14,6 +14,9 @@
  * - Readers never lock: they remember how many bytes they have consumed and
  *   read only the tail on the next sync. A trailing line without '\n' is a
  *   write in progress and is left for the next read.
+ * - A line may name a file that does not exist: its message was expunged,
+ *   or (APPEND takes its UID while the rename's directory is fsync'd) a
+ *   crash lost the rename. Such a line is dead, like an expunged one.
  * - When expunged lines pile up the file is rewritten (tmp, fsync, rename)
  *   under the lock. Readers notice the new inode and re-read from the start;
  *   the UIDs of surviving messages are unchanged, so that is harmless.

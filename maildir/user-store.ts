@@ -237,19 +237,26 @@ export class MaildirUserStore implements UserStore {
       });
     }
     const bits = bitsFromFlags(flags, index.keywords);
+    let numbered: Map<string, number> | undefined;
     const w = await writeMessage(index.dir, body, {
       flags: bits,
       toCur: true,
       ...(o.internalDate ? { internalDate: o.internalDate } : {}),
       beforeCommit: (raw) => this.quotaFile.check(raw, 1),
-      // adopt() below adds the row: the watcher event is our own
+      // adopt() adds the row: the watcher event is our own
       onName: (sub, fileName) => index.noteOwn(sub, fileName),
+      // The UID is taken (the uidlist's append and datasync) while the
+      // directory of the rename is fsync'd. If a crash then keeps the uidlist
+      // line but loses the rename, the line names no file: a dead line, as an
+      // expunged message's is (uidlist.ts). APPEND is answered after both.
+      whileDirSyncs: async (w) => {
+        await this.quotaFile.add(w.rawSize, 1);
+        numbered = await index.adopt([
+          { base: w.base, name: w.fileName, loc: w.location === 'new' ? LOC_NEW : LOC_CUR, rawSize: w.rawSize, vsize: w.vsize, date: (o.internalDate ?? new Date()).getTime() },
+        ]);
+      },
     });
-    await this.quotaFile.add(w.rawSize, 1);
-    const numbered = await index.adopt([
-      { base: w.base, name: w.fileName, loc: w.location === 'new' ? LOC_NEW : LOC_CUR, rawSize: w.rawSize, vsize: w.vsize, date: (o.internalDate ?? new Date()).getTime() },
-    ]);
-    const uid = numbered.get(w.base);
+    const uid = numbered?.get(w.base);
     if (uid === undefined) throw new StoreError('SERVERBUG', 'Appended message vanished before it was numbered');
     index.unclaimedRecent.add(uid);
     index.notify();

@@ -1,7 +1,7 @@
 // The Maildir store's process-level behaviour: the shared index cache, the
 // persistent cache file, change watching, and migration from Dovecot/Courier.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdirSync, unlinkSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, unlinkSync, writeFileSync, existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import { MaildirStore } from '../maildir/store.js';
 import { compareNames, discoveryOrder } from '../maildir/folder-index.js';
 import { provisionMaildir } from '../maildir/provision.js';
@@ -139,6 +139,28 @@ describe('one process, concurrent paths', () => {
     expect(new Set(lines.map((l) => l.split(' ')[1])).size).toBe(lines.length);
     await mb.close();
     await store.close();
+  });
+
+  it('an APPEND whose rename a crash lost (its UID line was durable, the rename not): the line is dead, the UID never reused', async () => {
+    const s1 = new MaildirStore({ rootOf: () => root() });
+    const u1 = await s1.forUser('a');
+    expect((await u1.append('INBOX', sampleMessage('kept'))).uid).toBe(1);
+    expect((await u1.append('INBOX', sampleMessage('lost'))).uid).toBe(2);
+    await s1.close();
+    // APPEND numbers the message while the directory holding its new name is
+    // fsync'd: after a crash the file may still sit in tmp/ under its tmp name
+    const lost = readdirSync(`${root()}/cur`).find((n) => readFileSync(`${root()}/cur/${n}`, 'utf8').includes('lost'))!;
+    renameSync(`${root()}/cur/${lost}`, `${root()}/tmp/${lost.split(',')[0]}`);
+
+    const s2 = new MaildirStore({ rootOf: () => root() });
+    const u2 = await s2.forUser('a');
+    expect((await u2.append('INBOX', sampleMessage('after'))).uid).toBe(3);
+    const mb = await u2.open('INBOX', { readOnly: true });
+    expect(mb.uids()).toEqual([1, 3]);
+    expect((await mb.index(1)).envelope.subject).toBe('kept');
+    expect((await mb.index(3)).envelope.subject).toBe('after');
+    await mb.close();
+    await s2.close();
   });
 });
 
