@@ -21,7 +21,8 @@
 //   --debug         imapflow protocol log to stderr
 //
 // Every line also has clientCpuMs: CPU time (user+sys) this client process used during the op,
-// so client-side parsing cost (imapflow) can be told apart from server time.
+// so client-side parsing cost (imapflow) can be told apart from server time, and `at`, the
+// wall-clock time (ms since the epoch) the op started, to match it with samples of the server's CPU.
 // Client settings are identical for every server: plain TCP, LOGIN command (never AUTHENTICATE),
 // no COMPRESS, no automatic ENABLE (so no CONDSTORE/UTF8=ACCEPT/IMAP4rev2). imapflow still sends
 // CAPABILITY, ID (when advertised) and NAMESPACE as part of connect; that is inside "login" time.
@@ -119,11 +120,12 @@ async function op(name, fn, { needClient = true, quiet = false } = {}) {
     await closeQuietly(client); client = null;
     return;
   }
+  const at = Date.now();
   const t = now();
   const cpu0 = cpuMs();
   try {
     const res = await withTimeout(fn(c), opts.timeout * 1000);
-    const line = { op: name, ms: r1(now() - t), ...res, clientCpuMs: r1(cpuMs() - cpu0) };
+    const line = { op: name, ms: r1(now() - t), ...res, clientCpuMs: r1(cpuMs() - cpu0), at };
     if (quiet) return line;
     emit(line);
   } catch (err) {
@@ -162,6 +164,7 @@ async function fetchCount(c, range, query, options) {
 
 async function loginSelect(label) {
   const c = newClient();
+  const at = Date.now();
   const t0 = now();
   const cpu0 = cpuMs();
   try {
@@ -169,7 +172,7 @@ async function loginSelect(label) {
     const t1 = now();
     const mb = await withTimeout(c.mailboxOpen('INBOX'), opts.timeout * 1000);
     const t2 = now();
-    emit({ op: label, ms: r1(t2 - t0), count: mb.exists, loginMs: r1(t1 - t0), selectMs: r1(t2 - t1), uidNext: mb.uidNext, clientCpuMs: r1(cpuMs() - cpu0) });
+    emit({ op: label, ms: r1(t2 - t0), count: mb.exists, loginMs: r1(t1 - t0), selectMs: r1(t2 - t1), uidNext: mb.uidNext, clientCpuMs: r1(cpuMs() - cpu0), at });
     return c;
   } catch (err) {
     emit({ op: label, ms: r1(now() - t0), error: err.message || String(err) });
