@@ -1,12 +1,22 @@
 // The socket adapter (src/server/socket-io.ts) over real loopback sockets:
-// input pausing, write backpressure, STARTTLS and the CVE-2011-0411 rule.
+// input pausing, write backpressure, STARTTLS and the CVE-2011-0411 rule,
+// and the immediate ACK of every read.
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketSessionIO, isLoopback } from '../src/server/socket-io.js';
 import { TlsProvider } from '../src/tls/context.js';
 import { tempDir } from './helpers/tmp.js';
+
+// the package the server itself uses for TCP_QUICKACK (src/server/quick-ack.ts)
+const { getsockopt, setsockopt } = createRequire(import.meta.url)('sockopt') as {
+  getsockopt: (s: Socket, level: number, option: number) => number;
+  setsockopt: (s: Socket, level: number, option: number, value: number) => void;
+};
+const IPPROTO_TCP = 6;
+const TCP_QUICKACK = 12;
 
 const tmp = tempDir('mailroom-sockio-');
 let tls: TlsProvider;
@@ -216,6 +226,50 @@ describe('SocketSessionIO', () => {
       await expect(handshake).rejects.toThrow();
     }
     expect(afterTls.join('')).not.toContain('injected');
+    secure.destroy();
+    server.close();
+  });
+
+  it('acknowledges every read at once (TCP_QUICKACK), in cleartext and after STARTTLS', async () => {
+    // The server socket is put into the kernel's delayed-ACK ("ping-pong")
+    // mode just before the client writes; when the sink gets the bytes, the
+    // read must already have left that mode (getsockopt TCP_QUICKACK = 1).
+    // Without the acker it reads 0 until the delayed-ACK timer fires, 40 ms on.
+    const states: [string, number][] = [];
+    let raw!: Socket;
+    const { server, port } = await serve((x) => {
+      x.attach({
+        receive: (c) => {
+          const text = c.toString();
+          states.push([text, getsockopt(raw, IPPROTO_TCP, TCP_QUICKACK)]);
+          if (text.startsWith('a STARTTLS')) {
+            x.pause();
+            void x.write('a OK Begin TLS negotiation now\r\n').then(() => x.startTls()).then(() => {
+              void x.write('* TLS ready\r\n');
+              x.resume();
+            });
+          } else void x.write('* ok\r\n');
+        },
+        closed: () => {},
+      });
+    });
+    server.on('connection', (s) => (raw = s));
+    const pingPong = () => setsockopt(raw, IPPROTO_TCP, TCP_QUICKACK, 0);
+    const c = await client(port);
+    pingPong();
+    expect(getsockopt(raw, IPPROTO_TCP, TCP_QUICKACK)).toBe(0);
+    c.write('a NOOP\r\n');
+    await readUntil(c, (t) => t.includes('* ok'));
+    pingPong();
+    c.write('a STARTTLS\r\n');
+    await readUntil(c, (t) => t.includes('a OK'));
+    const secure = tlsConnect({ socket: c, ca: tls.current.options.cert as Buffer, servername: 'mail.example.test' });
+    await once(secure, 'secureConnect');
+    await readUntil(secure, (t) => t.includes('* TLS ready'));
+    pingPong();
+    secure.write('b NOOP\r\n');
+    await readUntil(secure, (t) => t.includes('* ok'));
+    expect(states).toEqual([['a NOOP\r\n', 1], ['a STARTTLS\r\n', 1], ['b NOOP\r\n', 1]]);
     secure.destroy();
     server.close();
   });

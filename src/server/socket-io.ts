@@ -21,6 +21,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { SessionIO } from '../../protocol/session-io.js';
 import { normalizeAddress } from './address.js';
+import { quickAcker } from './quick-ack.js';
 
 export interface InputSink {
   receive(chunk: Buffer): void;
@@ -72,7 +73,12 @@ export class SocketSessionIO implements SessionIO {
   readonly whenClosed = new Promise<void>((r) => {
     this.markClosed = r;
   });
-  private readonly onData = (chunk: Buffer) => this.arrived(chunk);
+  /** TCP_QUICKACK (quick-ack.ts): acknowledges each read at once, so that a client's Nagle never waits on our delayed ACK */
+  private readonly ackNow: (() => void) | null;
+  private readonly onData = (chunk: Buffer) => {
+    this.ackNow?.();
+    this.arrived(chunk);
+  };
   private readonly onDrain = () => this.wakeWriters();
   private readonly onClose = () => this.gone();
   private readonly onErr = (err: Error) => this.o.onError?.(err);
@@ -87,6 +93,8 @@ export class SocketSessionIO implements SessionIO {
     this.loopback = isLoopback(this.remoteAddress);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
+    // the descriptor stays the same under STARTTLS's TLSSocket
+    this.ackNow = quickAcker(socket);
     this.listen(socket);
     // Nothing is read until a sink is attached.
     socket.pause();
