@@ -29,6 +29,8 @@ describe('parseAddressList', () => {
       addr(null, 'box', 'ex.test', '@r1.test,@r2.test'),
       addr(null, 'a b', 'ex.test'),
     ]);
+    // a bare addr-spec takes its last comment as the name
+    expect(parseAddressList('mary@ex.test (Mary) (Smith)')).toEqual([addr('Smith', 'mary', 'ex.test')]);
   });
 
   it('quoted pairs inside quoted strings, an unclosed quote or trailing backslash, 8-bit atoms', () => {

@@ -129,7 +129,8 @@ function mailbox(tokens: Token[]): Address | null {
     if (tokens.every((t) => t.t === 'comment')) return null;
     const spec = addrSpec(tokens);
     // Dovecot uses a trailing comment as the name of a bare addr-spec: "a@b (Name)".
-    const comment = [...tokens].reverse().find((t) => t.t === 'comment');
+    let comment: Token | undefined;
+    for (let k = tokens.length - 1; k >= 0 && comment === undefined; k--) if (tokens[k]!.t === 'comment') comment = tokens[k];
     const name = comment && comment.v.length > 0 ? comment.v : null;
     return { name, adl: null, mailbox: spec.mailbox, host: spec.host };
   }

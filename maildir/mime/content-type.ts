@@ -102,6 +102,10 @@ function percentEscape(s: string): string {
 
 /** RFC 2231 3-4: merge name*0, name*1*, ... into one parameter (order of first appearance kept). */
 function mergeRfc2231(segments: [string, string][]): [string, string][] {
+  // (nearly every header: no name has a '*', so there is nothing to merge)
+  let any = false;
+  for (const [name] of segments) if (name.includes('*')) any = true;
+  if (!any) return segments;
   type Group = { base: string; parts: { n: number; extended: boolean; value: string }[] };
   const out: ([string, string] | Group)[] = [];
   const groups = new Map<string, Group>();
