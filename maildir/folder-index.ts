@@ -97,6 +97,8 @@ export class FolderIndex {
   private scanSeq = 0;
   private uidlistLines = 0;
   highestModseq = 1;
+  /** false only when no row is in new/ (set wherever a row gets there: addRow, updateRow) */
+  private rowsMaybeInNew = false;
   expungeLog: ExpungeRecord[] = [];
   unclaimedRecent = new Set<number>();
   private loaded = false;
@@ -464,6 +466,7 @@ export class FolderIndex {
     if (e.name === this.table.name[i] && e.loc === this.table.loc[i]) return;
     this.table.name[i] = e.name;
     this.table.loc[i] = e.loc;
+    if (e.loc === LOC_NEW) this.rowsMaybeInNew = true;
     const flags = parseName(e.name).flags;
     if (flags !== this.table.flags[i]) {
       this.table.flags[i] = flags;
@@ -499,6 +502,7 @@ export class FolderIndex {
       this.foreignSeen = true;
       return;
     }
+    if (loc === LOC_NEW) this.rowsMaybeInNew = true;
     // the name's facts one by one, not parseName(): this runs for every file of a folder's first load
     this.table.push({
       uid,
@@ -532,6 +536,11 @@ export class FolderIndex {
   }
 
   private async moveNewToCur(): Promise<void> {
+    // Every sync of a writable session comes here, so the common case (no
+    // row in new/) must not walk the whole table: ~30 µs per command at
+    // 10,000 messages, ten times that at 100,000.
+    if (!this.rowsMaybeInNew) return;
+    this.rowsMaybeInNew = false;
     let moved = false;
     for (let i = 0; i < this.table.n; i++) {
       if (this.table.loc[i] !== LOC_NEW) continue;
@@ -546,6 +555,8 @@ export class FolderIndex {
         this.unclaimedRecent.add(this.table.uid[i]);
         moved = true;
       } catch (e) {
+        // (the row stays in new/ until a listing says otherwise: look again next time)
+        this.rowsMaybeInNew = true;
         if (errnoCode(e) !== 'ENOENT') throw e; // someone else moved it: the next sync finds it in cur/
       }
     }

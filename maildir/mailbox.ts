@@ -161,7 +161,9 @@ export class MaildirMailbox implements Mailbox {
 
     const flags: { uid: number; flags: Flag[] }[] = [];
     const firstNew = t.firstAbove(viewMax);
-    for (let i = 0; i < firstNew; i++) {
+    // every modseq was once the index's highest: none above `since`, no row changed (the common NOOP)
+    const changed = this.idx.highestModseq > since;
+    for (let i = 0; changed && i < firstNew; i++) {
       const m = t.modseq[i];
       if (m <= since) continue;
       const uid = t.uid[i];

@@ -164,6 +164,30 @@ describe('one process, concurrent paths', () => {
   });
 });
 
+describe('new/ to cur/', () => {
+  it('a writable sync moves every file found in new/, also ones a read-only sync saw first, and ones arriving after new/ was emptied', async () => {
+    const store = new MaildirStore({ rootOf: () => root() });
+    const u = await store.forUser('a');
+    const inNew = () => readdirSync(`${root()}/new`);
+    writeFileSync(`${root()}/new/1800000000.M1P1Q1.outside`, 'Subject: one\n\n');
+    const examine = await u.open('INBOX', { readOnly: true });
+    expect(examine.uids()).toHaveLength(1);
+    expect(inNew()).toEqual(['1800000000.M1P1Q1.outside']); // read-only: left in new/
+    const select = await u.open('INBOX', { readOnly: false });
+    expect(inNew()).toEqual([]);
+    // new/ is empty now, and later syncs have nothing to move; until a file comes
+    await select.sync();
+    writeFileSync(`${root()}/new/1800000001.M2P2Q2.outside`, 'Subject: two\n\n');
+    await select.sync();
+    expect(inNew()).toEqual([]);
+    expect(select.uids()).toHaveLength(2);
+    expect(readdirSync(`${root()}/cur`).sort()).toEqual(['1800000000.M1P1Q1.outside:2,', '1800000001.M2P2Q2.outside:2,']);
+    await examine.close();
+    await select.close();
+    await store.close();
+  });
+});
+
 describe('own changes', () => {
   it('a big folder is not listed again after this process\'s own APPEND, STORE, MOVE and EXPUNGE; a foreign change is', async () => {
     const store = new MaildirStore({ rootOf: () => root() });
