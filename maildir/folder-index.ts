@@ -113,7 +113,9 @@ export class FolderIndex {
    * watcher hands back two events, and a `sub/name` key built for each of
    * them cost more than the lookups.
    */
-  private watchingSince: bigint | null = null;
+  private watching = false;
+  /** whether the watch was already live when the last listing began (only then do its events cover what that listing saw) */
+  private lastScanWatched = false;
   private foreignSeen = true;
   private ownNames = { new: new Map<string, number>(), cur: new Map<string, number>() };
   private listeners = new Set<() => void>();
@@ -232,8 +234,9 @@ export class FolderIndex {
   }
 
   /** Both directories' entries in listing order, new/ first (see the comment at the top). */
-  private async list(): Promise<{ listing: Listing; newMtime: bigint; curMtime: bigint; startedNs: bigint; seq: number }> {
+  private async list(): Promise<{ listing: Listing; newMtime: bigint; curMtime: bigint; startedNs: bigint; seq: number; watched: boolean }> {
     const seq = ++this.scanSeq;
+    const watched = this.watching;
     // events from here on are judged against this listing
     this.foreignSeen = false;
     const wall = BigInt(Date.now()) * 1_000_000n;
@@ -257,7 +260,7 @@ export class FolderIndex {
         listing.locs.push(loc);
       }
     }
-    return { listing, newMtime: sn.mtimeNs, curMtime: sc.mtimeNs, startedNs: wall, seq };
+    return { listing, newMtime: sn.mtimeNs, curMtime: sc.mtimeNs, startedNs: wall, seq, watched };
   }
 
   /** new/ and cur/: blocking stats, on every sync (a thread-pool round trip each otherwise) */
@@ -279,7 +282,7 @@ export class FolderIndex {
     // must have been read first: two setImmediates, the first runs in this
     // turn's check phase, the second in the next turn's, after a poll phase
     // has read the inotify descriptor (nothing above waited on I/O).
-    if (this.watchingSince === null || this.watchingSince >= this.lastScan.startedNs) return false;
+    if (!this.watching || !this.lastScanWatched) return false;
     await new Promise<void>((r) => setImmediate(r));
     await new Promise<void>((r) => setImmediate(r));
     if (this.ownEventsLost()) this.foreignSeen = true;
@@ -306,14 +309,14 @@ export class FolderIndex {
     return true;
   }
 
-  /** The folder's watcher is live (called by the store on the watch's first hint). */
+  /** The folder's OS watch is live (called by the store as soon as it is armed, and on its first hint). */
   watchLive(): void {
-    this.watchingSince ??= BigInt(Date.now()) * 1_000_000n;
+    this.watching = true;
   }
 
   /** The watcher stopped: nothing tells us about foreign changes any more. */
   watchStopped(): void {
-    this.watchingSince = null;
+    this.watching = false;
     this.foreignSeen = true;
   }
 
@@ -325,7 +328,7 @@ export class FolderIndex {
 
   /** Register an entry this process is about to create, rename or remove (before doing it). */
   noteOwn(sub: 'new' | 'cur', name: string): void {
-    if (this.watchingSince === null) return;
+    if (!this.watching) return;
     const now = Date.now();
     const names = this.ownNames[sub];
     if (names.size > 10_000) {
@@ -357,6 +360,7 @@ export class FolderIndex {
     if (!first) await this.absorbUidlist();
     const l = await this.list();
     this.lastScan = { newMtime: l.newMtime, curMtime: l.curMtime, startedNs: l.startedNs };
+    this.lastScanWatched = l.watched;
     this.snapshotDirty = true;
     if (initial?.entries.length === 0 && (await this.numberAll(l.listing))) {
       this.scheduleSnapshot();
@@ -629,6 +633,7 @@ export class FolderIndex {
     this.table.reserve(snap.uids.length);
     for (let k = 0; k < snap.uids.length; k++) this.addRow(snap.uids[k], baseOf(snap.names[k]), snap.names[k], snap.locs[k]);
     this.lastScan = { newMtime: h.newMtime, curMtime: h.curMtime, startedNs: h.startedNs };
+    this.lastScanWatched = false; // another process's listing: our watch did not see what happened before it
   }
 
   private scheduleSnapshot(): void {

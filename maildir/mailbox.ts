@@ -65,14 +65,24 @@ export class MaildirMailbox implements Mailbox {
 
   static async open(name: string, idx: FolderIndex, readOnly: boolean, ctx: MailboxContext): Promise<MaildirMailbox> {
     const mb = new MaildirMailbox(name, idx, readOnly, ctx);
-    await idx.sync({ moveNew: !readOnly });
+    // Watched while open: change hints for listeners, and the index's
+    // own-change accounting. The watch is set up before the first listing, so
+    // that it already covers that listing: our own first change after the
+    // open (a STORE) is then known by its events, and a big folder is not
+    // listed again for it (100,000 messages: ~250 ms).
+    mb.unwatch = ctx.watch(idx);
+    try {
+      await idx.sync({ moveNew: !readOnly });
+    } catch (e) {
+      mb.unwatch();
+      mb.unwatch = null;
+      throw e;
+    }
     const t = idx.table;
     mb.view = Array.from(t.uid.subarray(0, t.n));
     mb.lastModseq = idx.highestModseq;
     if (!readOnly) mb.claimRecent(mb.view);
     idx.handles.add(mb);
-    // watched while open: change hints for listeners, and the index's own-change accounting
-    mb.unwatch = ctx.watch(idx);
     return mb;
   }
 

@@ -8,7 +8,7 @@
 import { LRUCache } from 'lru-cache';
 import { FolderIndex } from './folder-index.js';
 import { MaildirUserStore, type FolderRegistry } from './user-store.js';
-import { watchFolder } from './watcher.js';
+import { isWatching, watchFolder } from './watcher.js';
 import type { MailStore } from './types.js';
 
 export interface MaildirStoreOptions {
@@ -92,6 +92,9 @@ export class MaildirStore implements MailStore, FolderRegistry {
         },
       };
       this.watchers.set(idx, w);
+      // inotify watches are in place once watchFolder returns (fs.watch arms
+      // them synchronously): every change from now on has an event
+      if (isWatching(idx.dir)) idx.watchLive();
     }
     w.count++;
     let done = false;

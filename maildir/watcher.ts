@@ -293,6 +293,11 @@ export function watchFolder(folderDir: string, onChange: () => void, o: WatchFol
   };
 }
 
+/** Whether `folderDir` is watched by the OS now (not polled, not starting): its changes all come as events. */
+export function isWatching(folderDir: string): boolean {
+  return folders.get(resolve(folderDir))?.currentMode === 'watching';
+}
+
 /** How each watched folder is being watched, for diagnostics and tests. */
 export function watchedFolders(): Map<string, { subscribers: number; mode: 'watching' | 'polling' | 'starting' | 'closed' }> {
   const out = new Map<string, { subscribers: number; mode: Mode }>();

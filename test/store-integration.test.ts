@@ -219,6 +219,24 @@ describe('own changes', () => {
     await store.close();
   });
 
+  it('the first own change after a folder\'s first open is known by its events too: no second listing', async () => {
+    const s0 = new MaildirStore({ rootOf: () => root() });
+    const u0 = await s0.forUser('a');
+    const { uid } = await u0.append('INBOX', sampleMessage('one'));
+    await s0.close();
+    // a new process opens it: one listing, with the watch already in place
+    const store = new MaildirStore({ rootOf: () => root() });
+    const mb = await (await store.forUser('a')).open('INBOX', { readOnly: false });
+    const idx = (mb as unknown as { idx: { listings: number } }).idx;
+    const afterOpen = idx.listings;
+    await mb.setFlags([uid], 'add', ['\\Flagged']);
+    expect((await mb.sync()).added).toEqual([]);
+    expect(idx.listings).toBe(afterOpen);
+    expect(mb.meta(uid)?.flags).toContain('\\Flagged');
+    await mb.close();
+    await store.close();
+  });
+
   it('an own change whose event never comes (inotify dropped it in an overflow) makes the next sync list again', async () => {
     const store = new MaildirStore({ rootOf: () => root() });
     const u = await store.forUser('a');
