@@ -17,10 +17,10 @@
  * does not fit makes the whole index `undefined` (the caller re-parses the
  * message). Nesting is bounded so that garbage cannot exhaust the stack.
  */
-import type { Address, BodyPart, DecodedHeaders, Disposition, Envelope, MessageIndex } from './mime/types.js';
+import type { Address, BodyPart, Disposition, Envelope, MessageIndex, SearchHeaders } from './mime/types.js';
 
 /** Part of the file header; bump whenever a tuple layout below changes. */
-export const CODEC_VERSION = 2;
+export const CODEC_VERSION = 3;
 
 /** Deeper than any message the parser accepts (it bounds MIME nesting itself). */
 const MAX_DEPTH = 64;
@@ -75,12 +75,42 @@ function encodeBody(b: BodyPart): Json {
   ];
 }
 
-export function encodeHeaders(h: DecodedHeaders): Json {
-  return [h.from, h.to, h.cc, h.bcc, h.subject, h.messageId, h.inReplyTo, h.references, h.date];
+/** The order of the search headers in their tuple. */
+const HEADER_ORDER: readonly (keyof SearchHeaders)[] = ['from', 'to', 'cc', 'bcc', 'subject', 'messageId', 'inReplyTo', 'references'];
+
+export function encodeHeaders(h: SearchHeaders): Json {
+  return HEADER_ORDER.map((k) => h[k]);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Where one search header's value lies in a record's head JSON (what
+ * cache-file.ts writes: `[date | null, [from, to, …]]`), as the byte range
+ * between its quotes, still JSON-escaped; undefined when the head has no
+ * headers. The date is a number or null, so the value of HEADER_ORDER[k] is
+ * the head's k-th string. (For the search pre-check: one field's bytes,
+ * without parsing the head.)
+ */
+export function headerValueSpan(head: Uint8Array, field: keyof SearchHeaders): { start: number; end: number } | undefined {
+  const want = HEADER_ORDER.indexOf(field);
+  let n = 0;
+  for (let i = 0; i < head.length; i++) {
+    if (head[i] !== QUOTE) continue;
+    const start = i + 1;
+    let j = start;
+    while (j < head.length && head[j] !== QUOTE) j += head[j] === BACKSLASH ? 2 : 1;
+    if (j >= head.length) return undefined;
+    if (n === want) return { start, end: j };
+    n++;
+    i = j;
+  }
+  return undefined;
 }
 
 /**
- * A MessageIndex without its decoded headers: those are stored apart
+ * A MessageIndex without its search headers: those are stored apart
  * (encodeHeaders), so that SEARCH FROM/SUBJECT/… can decode them alone.
  */
 export function encodeStructure(m: MessageIndex): Json {
@@ -110,10 +140,6 @@ function nstr(v: unknown): string | null {
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : fail();
-}
-
-function nnum(v: unknown): number | null {
-  return v === null ? null : num(v);
 }
 
 function decodeAddresses(v: unknown): Address[] | null {
@@ -194,8 +220,8 @@ function decodeBody(v: unknown, depth: number): BodyPart {
   return part;
 }
 
-function decodeHeaders(v: unknown): DecodedHeaders {
-  const t = tuple(v, 9);
+function decodeHeaders(v: unknown): SearchHeaders {
+  const t = tuple(v, 8);
   return {
     from: str(t[0]),
     to: str(t[1]),
@@ -205,7 +231,6 @@ function decodeHeaders(v: unknown): DecodedHeaders {
     messageId: str(t[5]),
     inReplyTo: str(t[6]),
     references: str(t[7]),
-    date: nnum(t[8]),
   };
 }
 
@@ -219,13 +244,13 @@ function checked<T>(decode: () => T): T | undefined {
   }
 }
 
-/** The DecodedHeaders in `v` (what encodeHeaders writes), or undefined. */
-export function decodeHeaderTuple(v: unknown): DecodedHeaders | undefined {
+/** The SearchHeaders in `v` (what encodeHeaders writes), or undefined. */
+export function decodeHeaderTuple(v: unknown): SearchHeaders | undefined {
   return checked(() => decodeHeaders(v));
 }
 
-/** The MessageIndex from what encodeStructure wrote and its decoded headers, or undefined. */
-export function decodeStructure(v: unknown, headers: DecodedHeaders): MessageIndex | undefined {
+/** The MessageIndex from what encodeStructure wrote and its search headers, or undefined. */
+export function decodeStructure(v: unknown, headers: SearchHeaders): MessageIndex | undefined {
   return checked(() => {
     const t = tuple(v, 4);
     return {

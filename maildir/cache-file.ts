@@ -9,7 +9,7 @@
  *     mailroom-cache 2/<codec version>\n                 header (magic + versions)
  *     <crc32: 8 hex>\t<basename>\t<head JSON>\t<structure JSON>\n     one record per line
  *
- * The head is `[internalDate | null, decoded headers | null]`, the structure
+ * The head is `[internalDate | null, search headers | null]` (raw values), the structure
  * the rest of the MessageIndex (envelope, body parts, sizes) or null, both in
  * the compact tuple form of cache-codec.ts. They are apart so that SEARCH
  * FROM/SUBJECT/… decodes a few hundred bytes per message, not the whole index.
@@ -68,7 +68,7 @@ import { open, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { DecodedHeaders, MessageIndex } from './mime/types.js';
+import type { MessageIndex, SearchHeaders } from './mime/types.js';
 import { errnoCode } from './errors.js';
 import { CODEC_VERSION, decodeHeaderTuple, decodeStructure, encodeHeaders, encodeStructure } from './cache-codec.js';
 import { crc32 } from './cache-crc.js';
@@ -208,10 +208,10 @@ function parseJson(text: string): unknown {
 }
 
 /** The head of a record: `[internalDate | null, headers | null]`; undefined when malformed. */
-function decodeHead(text: string): { internalDate?: number; headers?: DecodedHeaders } | undefined {
+function decodeHead(text: string): { internalDate?: number; headers?: SearchHeaders } | undefined {
   const v = parseJson(text);
   if (!Array.isArray(v) || v.length !== 2) return undefined;
-  const out: { internalDate?: number; headers?: DecodedHeaders } = {};
+  const out: { internalDate?: number; headers?: SearchHeaders } = {};
   if (typeof v[0] === 'number' && Number.isFinite(v[0])) out.internalDate = v[0];
   else if (v[0] !== null) return undefined;
   if (v[1] !== null) {
@@ -313,10 +313,10 @@ export class CacheFile {
   }
 
   /**
-   * Just the decoded headers of `base` (what SEARCH FROM/TO/CC/BCC/SUBJECT and
-   * the sent date need), without decoding the rest of its index.
+   * Just the search headers of `base` (what SEARCH FROM/TO/CC/BCC/SUBJECT
+   * need), without decoding the rest of its index.
    */
-  headers(base: string): DecodedHeaders | undefined {
+  headers(base: string): SearchHeaders | undefined {
     const buffered = this.buffered(base);
     if (buffered !== undefined) return buffered.index?.headers;
     return this.storedHead(base)?.headers;

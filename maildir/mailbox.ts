@@ -16,11 +16,12 @@ import type { CacheFile } from './cache-file.js';
 import { fsyncDir } from './fsutil.js';
 import { LOC_CUR } from './message-table.js';
 import { writeMessage } from './deliver.js';
-import type { DecodedHeaders, MessageIndex } from './mime/types.js';
+import type { MessageIndex, SearchHeaders } from './mime/types.js';
 import { parseMessage, parseMessageNow } from './mime/parser.js';
 import { evaluateSearch, needsIndex, type SearchCandidate } from './search/evaluate.js';
 import type { SearchKey } from './search/query.js';
 import { mayContainInJson } from './search/text.js';
+import { headerValueSpan } from './cache-codec.js';
 import type { Flag, Mailbox, MailboxChanges, MessageBytes, MessageMeta } from './types.js';
 import type { MaildirQuota } from './quota.js';
 
@@ -324,23 +325,25 @@ export class MaildirMailbox implements Mailbox {
   }
 
   /**
-   * SearchCandidate.headersMayContain: the cached record's JSON checked
-   * for the needle (mayContainInJson); true when nothing is cached to check.
+   * SearchCandidate.headersMayContain: the field's value in the cached
+   * record's JSON checked for the needle (mayContainInJson); true when
+   * nothing is cached to check.
    * @internal (search candidates)
    */
-  headersMayContain(uid: number, foldedNeedle: string): boolean {
+  headersMayContain(uid: number, field: keyof SearchHeaders, foldedNeedle: string): boolean {
     this.assertOpen();
     const bytes = this.idx.openedCache?.headBytes(this.idx.table.base[this.row(uid)]);
-    return bytes === undefined || mayContainInJson(bytes, foldedNeedle);
+    const span = bytes === undefined ? undefined : headerValueSpan(bytes, field);
+    return span === undefined || mayContainInJson(bytes!.subarray(span.start, span.end), foldedNeedle);
   }
 
   /**
-   * The decoded headers alone (SEARCH FROM/SUBJECT/…): from the cache without
+   * The search headers alone (SEARCH FROM/SUBJECT/…): from the cache without
    * decoding the rest, else from index(). Synchronous when the cache is open
    * and has them (the common case: a search over 100,000 cached messages then
    * makes no promise per message). @internal (search candidates)
    */
-  decodedHeaders(uid: number): DecodedHeaders | Promise<DecodedHeaders> {
+  searchHeaders(uid: number): SearchHeaders | Promise<SearchHeaders> {
     this.assertOpen();
     const base = this.idx.table.base[this.row(uid)];
     const hit = this.idx.openedCache?.headers(base);
@@ -773,12 +776,12 @@ class Candidate implements SearchCandidate {
     return this.mb.index(this.uid);
   }
 
-  headers(): DecodedHeaders | Promise<DecodedHeaders> {
-    return this.mb.decodedHeaders(this.uid);
+  headers(): SearchHeaders | Promise<SearchHeaders> {
+    return this.mb.searchHeaders(this.uid);
   }
 
-  headersMayContain(foldedNeedle: string): boolean {
-    return this.mb.headersMayContain(this.uid, foldedNeedle);
+  headersMayContain(field: keyof SearchHeaders, foldedNeedle: string): boolean {
+    return this.mb.headersMayContain(this.uid, field, foldedNeedle);
   }
 
   /**

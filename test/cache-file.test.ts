@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { CacheFile, CACHE_FILE_NAME, type CachedMessage } from '../maildir/cache-file.js';
-import { decodeHeaderTuple, decodeStructure, encodeHeaders, encodeStructure } from '../maildir/cache-codec.js';
+import { decodeHeaderTuple, decodeStructure, encodeHeaders, encodeStructure, headerValueSpan } from '../maildir/cache-codec.js';
 import { crc32, crc32Fallback } from '../maildir/cache-crc.js';
 import type { BodyPart, Envelope, MessageIndex } from '../maildir/mime/types.js';
 
@@ -133,7 +133,6 @@ function messageIndex(n: number): MessageIndex {
       messageId: `<m${n}@example.org>`,
       inReplyTo: '<parent@example.org>',
       references: '<root@example.org> <parent@example.org>',
-      date: n % 7 === 0 ? null : 1700000000000 + n,
     },
     rawSize: 2000 + n,
     size: 2060 + n,
@@ -173,8 +172,9 @@ describe('cache codec', () => {
     expect(decodeIndex(badPart)).toBeUndefined();
     const headers = JSON.parse(JSON.stringify(encodeHeaders(m.headers))) as unknown[];
     expect(decodeHeaderTuple(null)).toBeUndefined();
-    expect(decodeHeaderTuple(headers.slice(0, 8))).toBeUndefined();
-    expect(decodeHeaderTuple([...headers.slice(0, 8), 'not a date'])).toBeUndefined();
+    expect(decodeHeaderTuple(headers.slice(0, 7))).toBeUndefined();
+    expect(decodeHeaderTuple([...headers.slice(0, 7), 12])).toBeUndefined();
+    expect(decodeHeaderTuple([...headers, null])).toBeUndefined(); // the tuple of codec 2 (with the parsed date)
     // nesting deeper than any real message: refused, not a stack overflow
     let deep: unknown = (good[1] as unknown[]).slice();
     for (let i = 0; i < 5000; i++) {
@@ -592,3 +592,21 @@ async function headerOf(): Promise<string> {
     await rm(d, { recursive: true, force: true });
   }
 }
+
+describe('headerValueSpan (the search pre-check reads one field of a head)', () => {
+  it('finds each search header between its quotes, escapes and all', () => {
+    const headers = {
+      from: 'Ann "A" Example <ann@example.org>', to: 'back\\slash, "q" <t@x>', cc: '', bcc: 'é \u0001',
+      subject: '"', messageId: '<m@x>', inReplyTo: '\\', references: '<a@b> <c@d>',
+    };
+    for (const date of [1700000000000, null]) {
+      const head = Buffer.from(JSON.stringify([date, encodeHeaders(headers)]), 'utf8');
+      for (const field of Object.keys(headers) as (keyof typeof headers)[]) {
+        const span = headerValueSpan(head, field)!;
+        expect(JSON.parse(`"${head.toString('utf8', span.start, span.end)}"`), field).toBe(headers[field]);
+      }
+    }
+    expect(headerValueSpan(Buffer.from('[1700000000000,null]'), 'from')).toBeUndefined();
+    expect(headerValueSpan(Buffer.from('[null,["unterminated'), 'from')).toBeUndefined();
+  });
+});

@@ -3,6 +3,7 @@
 // parsed both whole and one byte at a time, and the two results must match.
 import { describe, expect, it } from 'vitest';
 import { MimeParser, parseMessage, type MimeParseOptions } from '../maildir/mime/parser.js';
+import { decodedHeader, parseMailDate } from '../maildir/mime/search-headers.js';
 import type { BodyPart, MessageIndex } from '../maildir/mime/types.js';
 
 function parse(src: string | Buffer, o?: MimeParseOptions): MessageIndex {
@@ -131,7 +132,7 @@ describe('MimeParser: malformed input never throws', () => {
     const idx = parse('');
     expect([idx.rawSize, idx.size, ...at(idx.body), ...sized(idx.body)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     expect(idx.envelope.from).toBeNull();
-    expect(idx.headers).toMatchObject({ subject: '', from: '', date: null });
+    expect(idx.headers).toMatchObject({ subject: '', from: '' });
   });
 
   it('header without body, with and without the blank line', () => {
@@ -169,23 +170,33 @@ describe('MimeParser: malformed input never throws', () => {
   it('8-bit header bytes: UTF-8 when valid, else windows-1252; envelope keeps the raw bytes', () => {
     const utf8 = Buffer.concat([Buffer.from('Subject: Gr'), Buffer.from('üße', 'utf8'), Buffer.from('\nFrom: Jörg <j@x.test>\n\n'.replace('ö', '\xf6'), 'latin1')]);
     const idx = parse(utf8);
-    expect(idx.headers.subject).toBe('Grüße');
+    expect(decodedHeader(idx.headers, 'subject')).toBe('Grüße');
     expect(Buffer.from(idx.envelope.subject!, 'latin1')).toEqual(Buffer.from('Grüße', 'utf8'));
-    expect(idx.headers.from).toBe('Jörg <j@x.test>');
-    expect(parse(Buffer.from('Subject: \x80 5\n\n', 'latin1')).headers.subject).toBe('€ 5');
+    expect(decodedHeader(idx.headers, 'from')).toBe('Jörg <j@x.test>');
+    expect(decodedHeader(parse(Buffer.from('Subject: \x80 5\n\n', 'latin1')).headers, 'subject')).toBe('€ 5');
   });
 
   it('decodes encoded words, keeps broken ones', () => {
     const idx = parse('Subject: =?iso-8859-1?q?caf=E9?= =?utf-8?b?w6k=?= and =?utf-8?q?broken\n\n');
-    expect(idx.headers.subject).toBe('caféé and =?utf-8?q?broken');
+    expect(idx.headers.subject).toBe(idx.envelope.subject); // kept raw: decoded when a search asks
+    expect(decodedHeader(idx.headers, 'subject')).toBe('caféé and =?utf-8?q?broken');
     expect(idx.envelope.subject).toBe('=?iso-8859-1?q?caf=E9?= =?utf-8?b?w6k=?= and =?utf-8?q?broken');
   });
 
   it('unfolds header values and parses the Date', () => {
     const idx = parse('Subject: a\n  folded\n\tvalue\nDate: Tue, 8 Oct 2002 11:26:32 -0400 (EDT)\n\n');
     expect(idx.envelope.subject).toBe('a  folded\tvalue');
-    expect(idx.headers.date).toBe(Date.UTC(2002, 9, 8, 15, 26, 32));
-    expect(parse('Date: yesterday\n\n').headers.date).toBeNull();
+    expect(parseMailDate(idx.envelope.date)).toBe(Date.UTC(2002, 9, 8, 15, 26, 32));
+    expect(parseMailDate(parse('Date: yesterday\n\n').envelope.date)).toBeNull();
+  });
+
+  it('keeps every From/To/Cc/Bcc for search, each decoded on its own', () => {
+    const idx = parse('From: =?utf-8?q?A=C3=A9?= <a@x.test>\nTo: b@x.test\nFrom: c@x.test\nCc: =?utf-8?q?D?=\n =?utf-8?q?e?=\n\n');
+    expect(idx.headers.from).toBe('=?utf-8?q?A=C3=A9?= <a@x.test>\nc@x.test');
+    expect(decodedHeader(idx.headers, 'from')).toBe('Aé <a@x.test>, c@x.test');
+    expect(decodedHeader(idx.headers, 'to')).toBe('b@x.test');
+    expect(decodedHeader(idx.headers, 'cc')).toBe('De'); // adjacent encoded words join (RFC 2047 6.2)
+    expect(decodedHeader(idx.headers, 'bcc')).toBe('');
   });
 
   it('absurd nesting: parts deeper than maxDepth become opaque application/octet-stream', () => {

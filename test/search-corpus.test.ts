@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../maildir/mime/parser.js';
+import { decodedHeader } from '../maildir/mime/search-headers.js';
 import { evaluateSearch, type SearchCandidate } from '../maildir/search/evaluate.js';
 import type { SearchKey } from '../maildir/search/query.js';
 import { candidate } from './search-fixtures.js';
@@ -70,7 +71,7 @@ describe('corpus invariants', () => {
       const raw = load(rel);
       const idx = await parseMessage(raw);
       const c = candidate({ uid: i + 1, raw, index: idx });
-      const subject = idx.headers.subject.trim();
+      const subject = decodedHeader(idx.headers, 'subject').trim();
       if (subject.length > 0) {
         const piece = subject.slice(Math.floor(subject.length / 3), Math.floor(subject.length / 3) + 12);
         expect(await evaluateSearch(header('subject', piece.toUpperCase()), [c]), rel).toEqual([i + 1]);

@@ -295,8 +295,8 @@ describe('failures', () => {
 
 describe('hand-built MessageIndex', () => {
   // Only the index says these things; the raw bytes say otherwise. The fast
-  // paths must take them from index().headers, SENT* from headers.date plus
-  // the zone written in envelope.date.
+  // paths must take them from index().headers (raw values, decoded when
+  // searched), SENT* from envelope.date and the zone written there.
   const raw = 'Subject: raw subject\nX-Raw: yes\n\nbody text here\n';
   const bodyStart = raw.indexOf('\n\n') + 2;
   const index: MessageIndex = {
@@ -310,8 +310,8 @@ describe('hand-built MessageIndex', () => {
       headerStart: 0, bodyStart, bodyEnd: raw.length, headerSize: bodyStart + 2, size: 16, lines: 1,
     },
     headers: {
-      from: 'Zoë <zoe@example.com>', to: '', cc: '', bcc: '', subject: 'Hand-built Ünïcode',
-      messageId: '', inReplyTo: '', references: '<a@b> <c@d>', date: Date.parse('2024-01-01T04:00:00Z'),
+      from: '=?iso-8859-1?q?Zo=EB?= <zoe@example.com>', to: '', cc: '', bcc: '', subject: '=?utf-8?q?Hand-built_=C3=9Cn=C3=AFcode?=',
+      messageId: '', inReplyTo: '', references: '<a@b> <c@d>',
     },
     rawSize: raw.length,
     size: raw.length + 4,

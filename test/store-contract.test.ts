@@ -389,6 +389,8 @@ describe('search', () => {
       ['=?UTF-8?B?77ys77yp77yu77y177y4?= <wide@example.org>', 'full-width letters, NFKC', true],
       ['"The \\"LINUX\\" guy" <q@example.org>', 'quoted, escaped', true],
       ['=?UTF-8?Q?Ren=C3=A9?= <linux@example.org>', 'non-ASCII name, ASCII address', true],
+      ['=?UTF-8?B?TGludXggRmFu?= <fan2@example.org>', 'an encoded word that says "Linux Fan" (records keep raw values)', true],
+      ['Someone <s2@example.org>\nTo: linux@example.org', 'in another field only', false],
       ['Lin Ux <lin@example.org>', 'split by a space', false],
       ['=?UTF-8?Q?Andr=C3=A9?= <andre@example.org>', 'non-ASCII, no match', false],
       ['Someone <someone@example.org>', 'nothing', false],

@@ -24,8 +24,14 @@ export function rawToUnicode(raw: string): string {
   }
 }
 
+/** What decodeHeaderValue changes: a line break, an 8-bit byte, an encoded word's start. */
+const NEEDS_DECODING = /[\n\x80-\xff]|=\?/;
+
 /** RFC 2047 + charset decoding of one raw header value; never throws. */
 export function decodeHeaderValue(raw: string): string {
+  // Most values are plain ASCII on one line: one test instead of three
+  // passes (SEARCH FROM decodes one per message it cannot rule out).
+  if (!NEEDS_DECODING.test(raw)) return raw;
   const unfolded = rawToUnicode(raw.replace(/\r?\n(?=[ \t])/g, ''));
   if (!unfolded.includes('=?')) return unfolded;
   try {

@@ -31,11 +31,11 @@
  * the end of its parent; no blank line -> everything is header.
  */
 import { findParam } from './content-type.js';
-import { buildDecodedHeaders } from './decoded-headers.js';
+import { buildSearchHeaders } from './search-headers.js';
 import { buildEnvelope } from './envelope.js';
 import { parseHeaderFields, STRUCTURE_FIELDS, type HeaderField } from './header-fields.js';
 import { isType, partHeader, textPlainDefault, type PartHeader } from './part-header.js';
-import type { BodyPart, DecodedHeaders, Envelope, MessageIndex } from './types.js';
+import type { BodyPart, Envelope, MessageIndex } from './types.js';
 
 export interface MimeParseOptions {
   /** deepest allowed nesting of multipart / message parts (root = 0); default 32 */
@@ -207,18 +207,10 @@ export class MimeParser {
     return {
       envelope: this.rootEnvelope,
       body: this.root!,
-      headers: this.decodedHeaders(),
+      headers: buildSearchHeaders(this.rootFields),
       rawSize: this.pos,
       size: this.pos + this.bare,
     };
-  }
-
-  private decodedHeaders(): DecodedHeaders {
-    try {
-      return buildDecodedHeaders(this.rootFields);
-    } catch {
-      return buildDecodedHeaders([]);
-    }
   }
 
   private mark(): Mark {

@@ -3,7 +3,7 @@
  *
  * Cost tiers. The key is first compiled into a tree whose nodes know what
  * they need: the message's metadata (flags, UID, size, \Recent: free), its
- * INTERNALDATE (a stat or a cache read), its parsed index (decoded headers),
+ * INTERNALDATE (a stat or a cache read), its parsed index (search headers),
  * its raw header block, or its body. AND evaluates its children cheapest
  * first and stops at the first false; OR tries its cheaper side first and
  * stops at the first true. A query made only of metadata keys is evaluated
@@ -30,7 +30,8 @@
 import { errnoCode, isStoreError } from '../errors.js';
 import { parseHeaderFields, type HeaderField } from '../mime/header-fields.js';
 import { decodeHeaderValue } from '../mime/decode.js';
-import type { DecodedHeaders, MessageIndex } from '../mime/types.js';
+import { decodedHeader, parseMailDate } from '../mime/search-headers.js';
+import type { MessageIndex, SearchHeaders } from '../mime/types.js';
 import { compareDay, dayNumber, dayOfInstant, localOffsetMinutes, sentDay } from './dates.js';
 import { readBytes, scanMessageBody, headerBlockText } from './message-text.js';
 import type { SearchKey } from './query.js';
@@ -44,16 +45,16 @@ export interface SearchCandidate {
   /** RFC822.SIZE */
   size: number;
   internalDate(): Promise<Date>;
-  /** parsed structure + decoded headers (cached by the caller) */
+  /** parsed structure + search headers (cached by the caller) */
   index(): Promise<MessageIndex>;
-  /** just the decoded headers, when they can be had more cheaply than index() (synchronously when at hand) */
-  headers?(): DecodedHeaders | Promise<DecodedHeaders>;
+  /** just the search headers, when they can be had more cheaply than index() (synchronously when at hand) */
+  headers?(): SearchHeaders | Promise<SearchHeaders>;
   /**
-   * A cheap pre-check of the decoded headers (all fields at once) for a
-   * needle jsonCheckable accepts: false only when none can contain it, true
-   * when one may or nobody knows without decoding them.
+   * A cheap pre-check of one search header for a needle jsonCheckable
+   * accepts: false only when its decoded value cannot contain it, true when
+   * it may or nobody knows without decoding it.
    */
-  headersMayContain?(foldedNeedle: string): boolean;
+  headersMayContain?(field: keyof SearchHeaders, foldedNeedle: string): boolean;
   /** raw bytes of [start, end) of the message file */
   readRange(start: number, end: number): AsyncIterable<Buffer>;
 }
@@ -81,8 +82,8 @@ enum Cost {
   Body = 4,
 }
 
-/** DecodedHeaders fields that stand for a header by name (the parser keeps them decoded). */
-const FAST_HEADERS: Record<string, keyof Omit<DecodedHeaders, 'date'>> = {
+/** SearchHeaders fields that stand for a header by name (the parser keeps them apart). */
+const FAST_HEADERS: Record<string, keyof SearchHeaders> = {
   from: 'from',
   to: 'to',
   cc: 'cc',
@@ -101,7 +102,7 @@ type Node =
   | { kind: 'size'; cost: Cost; op: 'larger' | 'smaller'; octets: number }
   | { kind: 'internaldate'; cost: Cost; op: 'before' | 'on' | 'since'; day: number }
   | { kind: 'sentdate'; cost: Cost; op: 'before' | 'on' | 'since'; day: number }
-  | { kind: 'fastHeader'; cost: Cost; field: keyof Omit<DecodedHeaders, 'date'>; needle: string; precheck: boolean }
+  | { kind: 'fastHeader'; cost: Cost; field: keyof SearchHeaders; needle: string; precheck: boolean }
   | { kind: 'rawHeader'; cost: Cost; field: string; needle: string }
   | { kind: 'body'; cost: Cost; needle: string; withHeaders: boolean }
   | { kind: 'not'; cost: Cost; inner: Node }
@@ -139,7 +140,7 @@ function compile(key: SearchKey): Node {
       const field = asciiLower(key.field.trim());
       const needle = foldForSearch(key.value);
       const fast = FAST_HEADERS[field];
-      // The decoded fields say "" both for an absent and an empty header, so
+      // The search headers say "" both for an absent and an empty header, so
       // presence (HEADER x "") needs the raw header.
       if (fast !== undefined && needle !== '') return { kind: 'fastHeader', cost: Cost.Index, field: fast, needle, precheck: jsonCheckable(needle) };
       return { kind: 'rawHeader', cost: Cost.RawHeader, field, needle };
@@ -183,12 +184,12 @@ function maxCost(key: SearchKey): Cost {
   return compile(key).cost;
 }
 
-/** Whether evaluating `key` may call index() (parsed structure and decoded headers). */
+/** Whether evaluating `key` may call index() (parsed structure and search headers). */
 export function needsIndex(key: SearchKey): boolean {
   return maxCost(key) >= Cost.Index;
 }
 
-/** Whether evaluating `key` may call readRange() (raw header fields other than the decoded ones, BODY, TEXT). */
+/** Whether evaluating `key` may call readRange() (header fields other than the search headers, BODY, TEXT). */
 export function needsBody(key: SearchKey): boolean {
   return maxCost(key) >= Cost.RawHeader;
 }
@@ -196,7 +197,7 @@ export function needsBody(key: SearchKey): boolean {
 /** Per-message state: every expensive lookup is done at most once per message. */
 class MessageContext {
   private indexPromise: Promise<MessageIndex> | null = null;
-  private headersValue: DecodedHeaders | Promise<DecodedHeaders> | null = null;
+  private headersValue: SearchHeaders | Promise<SearchHeaders> | null = null;
   private headerPromise: Promise<HeaderField[]> | null = null;
   private readonly decoded = new Map<HeaderField, string>();
 
@@ -211,8 +212,8 @@ class MessageContext {
     return this.indexPromise;
   }
 
-  /** The decoded headers: from the index if it is wanted anyway, else on their own (maybe synchronously). */
-  headers(): DecodedHeaders | Promise<DecodedHeaders> {
+  /** The search headers: from the index if it is wanted anyway, else on their own (maybe synchronously). */
+  headers(): SearchHeaders | Promise<SearchHeaders> {
     if (this.headersValue === null) {
       const own = this.indexPromise === null ? this.candidate.headers?.() : undefined;
       this.headersValue = own ?? this.index().then((idx) => idx.headers);
@@ -270,12 +271,12 @@ function evalNode(node: Node, ctx: MessageContext): Result {
       });
     case 'sentdate':
       // (the day is the one in the Date: header's own zone, so the raw date in the envelope is needed)
-      return ctx.index().then((idx) => compareDay(node.op, sentDay(idx.headers.date, idx.envelope.date), node.day));
+      return ctx.index().then((idx) => compareDay(node.op, sentDay(parseMailDate(idx.envelope.date), idx.envelope.date), node.day));
     case 'fastHeader': {
       // most messages of a big folder fail here without their headers being decoded
-      if (node.precheck && c.headersMayContain?.(node.needle) === false) return false;
+      if (node.precheck && c.headersMayContain?.(node.field, node.needle) === false) return false;
       const h = ctx.headers();
-      const test = (v: DecodedHeaders) => foldForSearch(v[node.field]).includes(node.needle);
+      const test = (v: SearchHeaders) => foldForSearch(decodedHeader(v, node.field)).includes(node.needle);
       return h instanceof Promise ? h.then(test) : test(h);
     }
     case 'rawHeader':

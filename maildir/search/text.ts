@@ -78,23 +78,31 @@ export function jsonCheckable(foldedNeedle: string): boolean {
 /**
  * A cheap pre-check before decoding stored header values: false only when
  * no string value in `json` (JSON text in UTF-8, e.g. a cache record) can
- * contain `foldedNeedle` (one jsonCheckable accepts) once passed through
- * foldForSearch. Why that holds when `json` is all ASCII:
+ * contain `foldedNeedle` (one jsonCheckable accepts) once decoded
+ * (decodeHeaderValue: the values are raw header text) and passed through
+ * foldForSearch. Why that holds when `json` is all ASCII and has no "=?":
  *  - JSON.stringify leaves non-ASCII characters as they are, so an ASCII
  *    text holds ASCII values (lone surrogates are escaped to ASCII, but no
  *    fold turns one into ASCII); for them foldCase is toLowerCase;
+ *  - an ASCII value without "=?" holds no RFC 2047 encoded word, so decoding
+ *    only unfolds it (drops a line break before white space), which changes
+ *    no run of non-space characters;
  *  - the needle has no white space, so it can only match inside a run of
  *    non-space characters, which white-space folding leaves alone;
  *  - JSON escapes only quotes, backslashes and control characters, none of
  *    which the needle has, so every stretch of a value that could match
  *    appears in the text unchanged.
  * A text with any non-ASCII byte answers true: NFKC may fold it to ASCII
- * (full-width letters, ligatures, the Kelvin sign).
+ * (full-width letters, ligatures, the Kelvin sign), and raw 8-bit bytes are
+ * decoded as UTF-8 or windows-1252 first. So does a text with "=?": what an
+ * encoded word says is not in its bytes.
  */
 export function mayContainInJson(json: Buffer, foldedNeedle: string): boolean {
-  if (!isAscii(json)) return true;
+  if (!isAscii(json) || json.includes(ENCODED_WORD_START)) return true;
   return json.toString('latin1').toLowerCase().includes(foldedNeedle);
 }
+
+const ENCODED_WORD_START = Buffer.from('=?', 'latin1');
 
 /**
  * Beyond this many held-back characters without a safe cut point (an ASCII
