@@ -12,15 +12,12 @@
  *   multipart params dsp lang loc; BODY has none;
  * - a message/rfc822 part the parser could not open (none in practice) gets
  *   an all-NIL envelope and an empty text/plain body so the grammar holds.
+ * Built by string concatenation, as envelope.ts (and for the same reason).
  */
 import type { BodyPart } from '../../../maildir/mime/types.js';
 import { imapStringRaw, nstringRaw } from '../serialize.js';
-import { writeEnvelope } from './envelope.js';
+import { renderEnvelope } from './envelope.js';
 
-const NIL = 'NIL';
-const SP = ' ';
-const OPEN = '(';
-const CLOSE = ')';
 const DEFAULT_CHARSET: [string, string] = ['charset', 'us-ascii'];
 const EMPTY_ENVELOPE = {
   date: null, subject: null, from: null, sender: null, replyTo: null,
@@ -29,39 +26,28 @@ const EMPTY_ENVELOPE = {
 
 const lower = (s: string): string => s.toLowerCase();
 
-function paramList(params: readonly [string, string][] | null, out: string[]): void {
-  if (params === null || params.length === 0) {
-    out.push(NIL);
-    return;
+function paramList(params: readonly [string, string][] | null): string {
+  if (params === null || params.length === 0) return 'NIL';
+  let s = '(';
+  for (let i = 0; i < params.length; i++) {
+    if (i > 0) s += ' ';
+    s += imapStringRaw(params[i]![0]) + ' ' + imapStringRaw(params[i]![1]);
   }
-  out.push(OPEN);
-  params.forEach(([k, v], i) => {
-    if (i > 0) out.push(SP);
-    out.push(imapStringRaw(k), SP, imapStringRaw(v));
-  });
-  out.push(CLOSE);
+  return s + ')';
 }
 
-/** `dsp lang loc`, shared by single parts and multiparts */
-function commonExtension(p: BodyPart, out: string[]): void {
-  out.push(SP);
-  if (p.disposition === null) out.push(NIL);
+/** ` dsp lang loc`, shared by single parts and multiparts */
+function commonExtension(p: BodyPart): string {
+  let s = ' ';
+  s += p.disposition === null ? 'NIL' : '(' + imapStringRaw(p.disposition.type) + ' ' + paramList(p.disposition.params) + ')';
+  s += ' ';
+  if (p.language === null || p.language.length === 0) s += 'NIL';
   else {
-    out.push(OPEN, imapStringRaw(p.disposition.type), SP);
-    paramList(p.disposition.params, out);
-    out.push(CLOSE);
+    s += '(';
+    for (let i = 0; i < p.language.length; i++) s += (i > 0 ? ' ' : '') + imapStringRaw(p.language[i]!);
+    s += ')';
   }
-  out.push(SP);
-  if (p.language === null || p.language.length === 0) out.push(NIL);
-  else {
-    out.push(OPEN);
-    p.language.forEach((l, i) => {
-      if (i > 0) out.push(SP);
-      out.push(imapStringRaw(l));
-    });
-    out.push(CLOSE);
-  }
-  out.push(SP, nstringRaw(p.location));
+  return s + ' ' + nstringRaw(p.location);
 }
 
 function emptyTextBody(): BodyPart {
@@ -72,41 +58,30 @@ function emptyTextBody(): BodyPart {
   };
 }
 
-/** Appends one part's body structure, without the outer parentheses. */
-function writePart(p: BodyPart, extended: boolean, out: string[]): void {
+/** One part's body structure, without the outer parentheses. */
+function part(p: BodyPart, extended: boolean): string {
   if (p.parts !== undefined && p.parts.length > 0) {
-    for (const child of p.parts) {
-      out.push(OPEN);
-      writePart(child, extended, out);
-      out.push(CLOSE);
-    }
-    out.push(SP, imapStringRaw(p.subtype));
-    if (!extended) return;
-    out.push(SP);
-    paramList(p.params, out);
-    commonExtension(p, out);
-    return;
+    let s = '';
+    for (const child of p.parts) s += '(' + part(child, extended) + ')';
+    s += ' ' + imapStringRaw(p.subtype);
+    if (!extended) return s;
+    return s + ' ' + paramList(p.params) + commonExtension(p);
   }
 
   const isText = lower(p.type) === 'text';
   const isMessage = lower(p.type) === 'message' && lower(p.subtype) === 'rfc822';
-  out.push(imapStringRaw(p.type), SP, imapStringRaw(p.subtype), SP);
   let params = p.params;
   if (isText && !(params ?? []).some(([k]) => lower(k) === 'charset')) params = [...(params ?? []), DEFAULT_CHARSET];
-  paramList(params, out);
-  out.push(SP, nstringRaw(p.id), SP, nstringRaw(p.description), SP, imapStringRaw(p.encoding), SP, String(p.size));
+  let s =
+    imapStringRaw(p.type) + ' ' + imapStringRaw(p.subtype) + ' ' + paramList(params) +
+    ' ' + nstringRaw(p.id) + ' ' + nstringRaw(p.description) + ' ' + imapStringRaw(p.encoding) + ' ' + p.size;
   if (isText) {
-    out.push(SP, String(p.lines));
+    s += ' ' + p.lines;
   } else if (isMessage) {
-    out.push(SP);
-    writeEnvelope(p.message?.envelope ?? EMPTY_ENVELOPE, out);
-    out.push(SP, OPEN);
-    writePart(p.message?.body ?? emptyTextBody(), extended, out);
-    out.push(CLOSE, SP, String(p.lines));
+    s += ' ' + renderEnvelope(p.message?.envelope ?? EMPTY_ENVELOPE) + ' (' + part(p.message?.body ?? emptyTextBody(), extended) + ') ' + p.lines;
   }
-  if (!extended) return;
-  out.push(SP, nstringRaw(p.md5));
-  commonExtension(p, out);
+  if (!extended) return s;
+  return s + ' ' + nstringRaw(p.md5) + commonExtension(p);
 }
 
 /**
@@ -114,8 +89,5 @@ function writePart(p: BodyPart, extended: boolean, out: string[]): void {
  * BODYSTRUCTURE, false for BODY.
  */
 export function renderBodyStructure(body: BodyPart, extended: boolean): string {
-  const out: string[] = [OPEN];
-  writePart(body, extended, out);
-  out.push(CLOSE);
-  return out.join('');
+  return '(' + part(body, extended) + ')';
 }
