@@ -377,7 +377,15 @@ export class CacheFile {
 
   /** Buffers `m` merged over what is known for `base`; written by the next flush(). */
   put(base: string, m: CachedMessage): void {
-    const prev = this.get(base);
+    this.putOver(base, m, this.get(base));
+  }
+
+  /**
+   * put() for a caller that has just had `prev` from get(base), with nothing
+   * run since: the entry is not looked up again (a cold FETCH of a big
+   * folder puts every message it parses).
+   */
+  putOver(base: string, m: CachedMessage, prev: CachedMessage | undefined): void {
     const merged: CachedMessage = {};
     const internalDate = m.internalDate ?? prev?.internalDate;
     if (internalDate !== undefined) merged.internalDate = internalDate;

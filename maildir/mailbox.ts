@@ -12,7 +12,7 @@ import { errnoCode, StoreError } from './errors.js';
 import { baseWithSizes, FLAG_DELETED, FLAG_SEEN, fileNameFor, KEYWORD_SHIFT, MAX_KEYWORDS, uniqueName } from './filename.js';
 import { applyFlags, bitsFromFlags, flagsFromBits, undefinedKeywords } from './flags.js';
 import type { FolderIndex, WrittenFile } from './folder-index.js';
-import type { CacheFile } from './cache-file.js';
+import type { CachedMessage, CacheFile } from './cache-file.js';
 import { fsyncDir } from './fsutil.js';
 import { LOC_CUR } from './message-table.js';
 import { writeMessage } from './deliver.js';
@@ -376,7 +376,7 @@ export class MaildirMailbox implements Mailbox {
     // as loadIndex: parsed from the shared scratch buffer, which the parser is done with when it returns
     const small = this.readSmallSync(uid, { scratch: PARSE_SCRATCH, mtime: this.idx.table.date[row] === 0 });
     if (small === null) return null;
-    return this.remember(uid, base, cache, parseMessageNow(small.buf), Math.floor(small.mtimeMs));
+    return this.remember(uid, base, cache, cached, parseMessageNow(small.buf), Math.floor(small.mtimeMs));
   }
 
   private async loadIndex(uid: number): Promise<MessageIndex> {
@@ -397,7 +397,7 @@ export class MaildirMailbox implements Mailbox {
     // (the file's mtime only when it may become the INTERNALDATE: remember())
     const row = this.idx.table.find(uid);
     const small = this.readSmallSync(uid, { scratch: PARSE_SCRATCH, mtime: row < 0 || this.idx.table.date[row] === 0 });
-    if (small) return this.remember(uid, base, cache, parseMessageNow(small.buf), Math.floor(small.mtimeMs));
+    if (small) return this.remember(uid, base, cache, cached, parseMessageNow(small.buf), Math.floor(small.mtimeMs));
     let index: MessageIndex;
     let mtime: number;
     const h = await this.openFile(uid);
@@ -421,14 +421,18 @@ export class MaildirMailbox implements Mailbox {
     } finally {
       await h.close();
     }
-    return this.remember(uid, base, cache, index, mtime);
+    // (looked up again: the entry may have changed while this waited)
+    return this.remember(uid, base, cache, cache.get(base), index, mtime);
   }
 
-  /** Keep a fresh parse: in the cache file, and its size and date in the table. */
-  private remember(uid: number, base: string, cache: CacheFile, index: MessageIndex, mtime: number): MessageIndex {
+  /**
+   * Keep a fresh parse: in the cache file, and its size and date in the
+   * table. `cached` is what cache.get(base) says now (nothing run since).
+   */
+  private remember(uid: number, base: string, cache: CacheFile, cached: CachedMessage | undefined, index: MessageIndex, mtime: number): MessageIndex {
     const j = this.idx.table.find(uid);
-    const date = j >= 0 && this.idx.table.date[j] !== 0 ? this.idx.table.date[j] : (cache.internalDate(base) ?? mtime);
-    cache.put(base, { index, internalDate: date });
+    const date = j >= 0 && this.idx.table.date[j] !== 0 ? this.idx.table.date[j] : (cached?.internalDate ?? mtime);
+    cache.putOver(base, { index, internalDate: date }, cached);
     this.idx.scheduleCacheFlush(cache.unflushed);
     this.learnSizeAndDate(uid, index.size, date);
     return index;
