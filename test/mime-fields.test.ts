@@ -1,7 +1,8 @@
 // Header-field helpers of the MIME parser: address lists (RFC 5322 3.4 with
 // Dovecot's tolerance), Content-Type parameters with RFC 2231, RFC 2047 decoding.
 import { describe, expect, it } from 'vitest';
-import { parseAddressList } from '../maildir/mime/address.js';
+import { parseAddressList, parseAddressListTokens, simpleAddressList } from '../maildir/mime/address.js';
+import { corpusList, loadCorpusMessage } from './fixtures/mime/corpus.js';
 import { decodeParamValue, findParam, parseContentType, parseStructuredValue } from '../maildir/mime/content-type.js';
 import { decodeHeaderValue } from '../maildir/mime/decode.js';
 import { buildEnvelope } from '../maildir/mime/envelope.js';
@@ -54,6 +55,47 @@ describe('parseAddressList', () => {
     expect(parseAddressList(' , ,')).toBeNull();
     expect(parseAddressList(null)).toBeNull();
     for (const junk of ['<<<', '>>@@', ':;:;', '"\\', '(((', '[', '<@', 'a@[1.2.3.4']) expect(() => parseAddressList(junk)).not.toThrow();
+  });
+
+  it('reads the common shapes without tokens, and only those', () => {
+    expect(simpleAddressList('a@b.test')).toEqual([addr(null, 'a', 'b.test')]);
+    expect(simpleAddressList(' Ann  B\tExample <a.b@c.test> , "Doe, J" <j@d.test>')).toBeUndefined(); // a quote: one address only
+    expect(simpleAddressList(' Ann  B\tExample <a.b@c.test> ,, x@y.test,')).toEqual([addr('Ann B Example', 'a.b', 'c.test'), addr(null, 'x', 'y.test')]);
+    expect(simpleAddressList('"Doe, J" <j@d.test>')).toEqual([addr('Doe, J', 'j', 'd.test')]);
+    expect(simpleAddressList('"" <j@d.test>')).toEqual([addr(null, 'j', 'd.test')]);
+    expect(simpleAddressList(' , ')).toBeNull();
+    for (const other of ['John Q. Public <j@x.test>', 'a@b.test (Name)', 'nobody', '@x.test', 'Group: a@b.test;', '"a\\"b" <c@d.test>', 'Ren\xe9 <r@m.test>', '<@r.test:a@b.test>', 'a@[1.2.3.4]', 'a@b.test <c@d.test>']) {
+      expect(simpleAddressList(other), other).toBeUndefined();
+    }
+  });
+
+  it('the common shapes read as the general way reads them: every address field of the corpus, and random ones', () => {
+    const fields = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to']);
+    let simple = 0;
+    const differ: string[] = [];
+    const check = (v: string) => {
+      const fast = simpleAddressList(v);
+      if (fast === undefined) return;
+      simple++;
+      if (JSON.stringify(fast) !== JSON.stringify(parseAddressListTokens(v))) differ.push(v);
+    };
+    for (const rel of corpusList()) {
+      const raw = loadCorpusMessage(rel);
+      const end = raw.indexOf('\n\n');
+      for (const f of parseHeaderFields(raw.subarray(0, end < 0 ? raw.length : end + 1), fields)) check(f.value);
+    }
+    expect(simple).toBeGreaterThan(10000); // most of the corpus takes the fast way
+    const pool = ['a', 'Z', '0', '.', '@', ' ', '\t', ',', '<', '>', '"', '\\', '(', ')', ';', ':', '[', ']', '-', '\xe9', "'", '=', '?', '_'];
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    for (let i = 0; i < 200000; i++) check(Array.from({ length: 1 + rand(16) }, () => pool[rand(pool.length)]).join(''));
+    for (let i = 0; i < 20000; i++) {
+      const word = () => Array.from({ length: 1 + rand(4) }, () => 'aZ0-.'[rand(5)]).join('');
+      const spec = `${word()}@${word()}`;
+      const name = rand(3) === 0 ? `"${word()} ${word()}"` : rand(2) === 0 ? `${word()}${' \t'[rand(2)]}${word()}` : '';
+      check(rand(2) === 0 ? spec : `${name}${' '.repeat(rand(2))}<${spec}>${' '.repeat(rand(2))}`);
+    }
+    expect(differ.slice(0, 10)).toEqual([]);
   });
 });
 
