@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ALICE, exchange, pop3Fixture, type Pop3Fixture } from './helpers/pop3-harness.js';
+import { ALICE, exchange, gatedStore, pop3Fixture, type Pop3Fixture } from './helpers/pop3-harness.js';
 import { MAILDROP_LOCK_NAME } from '../maildir/maildrop-lock.js';
 import type { Pop3Session } from '../protocol/pop3/session.js';
 import type { Pop3MemoryIO } from './helpers/pop3-memory-io.js';
@@ -236,6 +236,60 @@ describe('the maildrop lock', () => {
     expect(a.io.take()).toBe('-ERR Autologout: idle for too long\r\n');
     const b = await login(fx);
     expect(await exchange(b.session, b.io, 'STAT')).toMatch(/^\+OK 2 /);
+  });
+});
+
+describe('opening the maildrop after PASS', () => {
+  const tick = () => new Promise((r) => setTimeout(r, 20));
+
+  it('answers PASS once the lock is held, before the INBOX is listed; the first command waits for the listing', async () => {
+    fx = await pop3Fixture(tricky.slice(0, 2));
+    let open!: () => void;
+    const c = await fx.connect({ store: gatedStore(fx.store, new Promise<void>((r) => (open = r))) });
+    expect(await exchange(c.session, c.io, `USER ${ALICE}`, 'PASS secret')).toBe('+OK Send your password\r\n+OK Logged in\r\n');
+    // the lock is already ours
+    const other = await fx.connect();
+    expect(await exchange(other.session, other.io, `USER ${ALICE}`, 'PASS secret')).toMatch(/-ERR \[IN-USE\]/);
+    c.session.receive(Buffer.from('STAT\r\n'));
+    await tick();
+    expect(c.io.take()).toBe('');
+    open();
+    await c.session.idle();
+    expect(c.io.take()).toMatch(/^\+OK 2 \d+\r\n$/);
+  });
+
+  it('a maildrop that cannot be opened: the first command gets -ERR [SYS/TEMP], the session ends, the lock is released', async () => {
+    fx = await pop3Fixture(tricky.slice(0, 1));
+    const broken = Promise.reject(new Error('disk on fire'));
+    broken.catch(() => {});
+    const c = await fx.connect({ store: gatedStore(fx.store, broken) });
+    expect(await exchange(c.session, c.io, `USER ${ALICE}`, 'PASS secret')).toMatch(/\+OK Logged in\r\n$/);
+    expect(await exchange(c.session, c.io, 'LIST', 'STAT')).toBe('-ERR [SYS/TEMP] The maildrop could not be opened, try again later\r\n');
+    expect(c.io.closedByServer).toBe(true);
+    expect(c.log.entries.some((e) => e.level === 'error' && e.msg === 'pop3 could not open the maildrop')).toBe(true);
+    const b = await login(fx);
+    expect(await exchange(b.session, b.io, 'STAT')).toMatch(/^\+OK 1 /);
+  });
+
+  it('QUIT right after PASS waits for the open, and a client gone before any command leaves the lock free', async () => {
+    fx = await pop3Fixture(tricky.slice(0, 1));
+    let open!: () => void;
+    const a = await fx.connect({ store: gatedStore(fx.store, new Promise<void>((r) => (open = r))) });
+    await exchange(a.session, a.io, `USER ${ALICE}`, 'PASS secret');
+    a.session.receive(Buffer.from('QUIT\r\n'));
+    await tick();
+    open();
+    await a.session.idle();
+    expect(a.io.take()).toMatch(/^\+OK .*\(1 messages left\)\r\n$/);
+
+    let open2!: () => void;
+    const b = await fx.connect({ store: gatedStore(fx.store, new Promise<void>((r) => (open2 = r))) });
+    await exchange(b.session, b.io, `USER ${ALICE}`, 'PASS secret');
+    b.session.closed();
+    open2();
+    await b.session.idle();
+    const c = await login(fx);
+    expect(await exchange(c.session, c.io, 'STAT')).toMatch(/^\+OK 1 /);
   });
 });
 

@@ -122,6 +122,14 @@ export class Pop3Session {
   private failures = 0;
   private drop?: Maildrop;
   /**
+   * The maildrop being opened after a successful PASS/AUTH, until a command
+   * needs it (maildrop()). The +OK does not wait for the listing: RFC 1939
+   * section 4 wants the lock before the reply, not the scan, and Dovecot
+   * answers PASS the same way; the listing of a big INBOX (a quarter of a
+   * second at 100,000 messages) then overlaps the client's next round trip.
+   */
+  private dropOpening?: Promise<Maildrop>;
+  /**
    * The next messages' files, opened and read while the client is still
    * reading the current one: "download everything" clients (fetchmail,
    * getmail, the benchmark) RETR 1, 2, 3… one at a time, so the file system
@@ -258,7 +266,10 @@ export class Pop3Session {
     if (this.farewell) await this.send(this.farewell);
     if (!this.gone) this.io.close();
     await this.discardPrefetch();
-    const drop = this.drop;
+    const opening = this.dropOpening;
+    this.dropOpening = undefined;
+    // gone before any command needed the maildrop: it is closed once open (a failed open released it)
+    const drop = this.drop ?? (opening ? await opening.catch(() => undefined) : undefined);
     this.drop = undefined;
     if (drop) {
       await drop.mailbox.close().catch((e: unknown) => this.ctx.log.warn({ err: e }, 'pop3 mailbox close failed'));
@@ -333,8 +344,31 @@ export class Pop3Session {
       }
       case 'AUTH':
         return this.authenticate(cmd.mechanism, cmd.initialResponse);
-      default:
-        return this.transaction(cmd, this.drop!);
+      default: {
+        const d = await this.maildrop();
+        return d === undefined ? undefined : this.transaction(cmd, d);
+      }
+    }
+  }
+
+  /**
+   * The open maildrop, waiting for the open that login started; undefined
+   * (the client told, the session ending) when that open failed.
+   */
+  private async maildrop(): Promise<Maildrop | undefined> {
+    if (this.drop !== undefined) return this.drop;
+    const opening = this.dropOpening;
+    if (opening === undefined) return undefined;
+    try {
+      this.drop = await opening;
+      return this.drop;
+    } catch (e) {
+      this.ctx.log.error({ err: e }, 'pop3 could not open the maildrop');
+      await this.send(err('The maildrop could not be opened, try again later', 'SYS/TEMP'));
+      this.end();
+      return undefined;
+    } finally {
+      this.dropOpening = undefined;
     }
   }
 
@@ -451,7 +485,7 @@ export class Pop3Session {
     await this.send(err(text, code));
   }
 
-  /** Verify, lock the maildrop, take the snapshot, enter TRANSACTION (RFC 1939 section 4). */
+  /** Verify, lock the maildrop, start taking the snapshot, enter TRANSACTION (RFC 1939 section 4). */
   private async login(creds: Credentials): Promise<void> {
     const r = await this.ctx.auth.authenticate(creds.identity, creds.password, this.io.remoteAddress);
     if (!r.ok) return this.authFailed(r.reason);
@@ -464,9 +498,19 @@ export class Pop3Session {
       // RFC 1939 section 4: the server stays in AUTHORIZATION
       return this.send(err('The maildrop is in use by another POP3 session', 'IN-USE'));
     }
+    const opening = this.openMaildrop(r.address, release);
+    opening.catch(() => {}); // (reported by maildrop() when a command needs it)
+    this.dropOpening = opening;
+    this.state = 'TRANSACTION';
+    clearTimeout(this.loginTimer);
+    this.ctx.log.info({ user: r.address }, 'pop3 login');
+    await this.send(ok('Logged in'));
+  }
+
+  /** The INBOX snapshot under the lock `release` frees; on failure the lock is released. */
+  private async openMaildrop(user: string, release: () => Promise<void>): Promise<Maildrop> {
     try {
-      const user = await this.ctx.store.forUser(r.address);
-      const mailbox = await user.open('INBOX', { readOnly: false });
+      const mailbox = await (await this.ctx.store.forUser(user)).open('INBOX', { readOnly: false });
       const uids = mailbox.uids().slice();
       let sizes: number[];
       let totalBytes = 0;
@@ -477,8 +521,9 @@ export class Pop3Session {
         await mailbox.close().catch(() => {});
         throw e;
       }
-      this.drop = {
-        user: r.address,
+      this.ctx.log.info({ user, messages: uids.length }, 'pop3 maildrop open');
+      return {
+        user,
         release,
         mailbox,
         uids,
@@ -493,10 +538,6 @@ export class Pop3Session {
       await release().catch(() => {});
       throw e;
     }
-    this.state = 'TRANSACTION';
-    clearTimeout(this.loginTimer);
-    this.ctx.log.info({ user: r.address, messages: this.drop.uids.length }, 'pop3 login');
-    await this.send(ok(`Logged in, ${this.drop.uids.length} messages (${this.drop.totalBytes} octets)`));
   }
 
   // ---- TRANSACTION -------------------------------------------------------------
@@ -667,8 +708,9 @@ export class Pop3Session {
   // ---- QUIT and UPDATE -----------------------------------------------------------
 
   private async quit(): Promise<void> {
-    const d = this.drop;
-    if (this.state === 'AUTHORIZATION' || !d) {
+    const d = this.state === 'TRANSACTION' ? await this.maildrop() : undefined;
+    if (this.ending) return; // the maildrop could not be opened, and maildrop() said so
+    if (d === undefined) {
       await this.send(ok(`${this.ctx.hostname} Mailroom POP3 server signing off`));
       this.end();
       return;

@@ -44,6 +44,36 @@ export function memoryLog(entries: LogEntry[] = []): SessionLog & { entries: Log
 export interface ConnectOptions extends MemoryIOOptions {
   allowPlaintextAuth?: boolean;
   limits?: Partial<Pop3Limits>;
+  /** instead of the fixture's store (e.g. one whose INBOX opens late: gatedStore) */
+  store?: Pop3Context['store'];
+}
+
+/**
+ * `store` with every UserStore.open() waiting for `gate` first (and failing
+ * if it rejects): a maildrop that takes long to list, or cannot be opened.
+ */
+export function gatedStore(store: MaildirStore, gate: Promise<void>): Pop3Context['store'] {
+  const forward = <T extends object>(target: T, k: string | symbol) => {
+    const v = Reflect.get(target, k) as unknown;
+    return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+  };
+  return new Proxy(store, {
+    get(t, k) {
+      if (k !== 'forUser') return forward(t, k);
+      return async (user: string) => {
+        const u = await t.forUser(user);
+        return new Proxy(u, {
+          get(tu, ku) {
+            if (ku !== 'open') return forward(tu, ku);
+            return async (...args: Parameters<typeof u.open>) => {
+              await gate;
+              return tu.open(...args);
+            };
+          },
+        });
+      };
+    },
+  });
 }
 
 export interface Pop3Fixture {
@@ -70,7 +100,7 @@ export async function pop3Fixture(messages: readonly Buffer[] = []): Promise<Pop
       const io = new Pop3MemoryIO(o);
       const log = memoryLog();
       const ctx: Pop3Context = {
-        store,
+        store: o.store ?? store,
         auth: fakeAuth,
         lockMaildrop: (user) => acquireMaildropLock(rootOf(user)),
         log,
