@@ -64,8 +64,8 @@ export function printPop3Table(results) {
   for (const { n, mailroom, fresh, dovecot } of results) {
     const byOp = (lines) => {
       const ops = new Map(lines.filter((l) => !['start', 'end'].includes(l.op)).map((l) => [l.op, l]));
-      // Dovecot answers PASS before it looks at the maildrop and scans it on
-      // the first command, so only login and STAT together compare like with like
+      // Both servers answer PASS once the maildrop is locked and scan it for
+      // the first command (STAT here); login+stat is the whole of it
       const login = ops.get('pop3_login');
       const stat = ops.get('pop3_stat');
       if (login && stat && !login.error && !stat.error) ops.set('login+stat', { ms: Math.round((login.ms + stat.ms) * 10) / 10 });
