@@ -64,18 +64,19 @@ export class MaildirMailbox implements Mailbox {
     private ctx: MailboxContext,
   ) {}
 
-  static async open(name: string, idx: FolderIndex, readOnly: boolean, ctx: MailboxContext): Promise<MaildirMailbox> {
+  static async open(name: string, idx: FolderIndex, readOnly: boolean, ctx: MailboxContext, watch = true): Promise<MaildirMailbox> {
     const mb = new MaildirMailbox(name, idx, readOnly, ctx);
-    // Watched while open: change hints for listeners, and the index's
+    // Watched while open (unless the caller wants no outside changes, see
+    // UserStore.open): change hints for listeners, and the index's
     // own-change accounting. The watch is set up before the first listing, so
     // that it already covers that listing: our own first change after the
     // open (a STORE) is then known by its events, and a big folder is not
     // listed again for it (100,000 messages: ~250 ms).
-    mb.unwatch = ctx.watch(idx);
+    if (watch) mb.unwatch = ctx.watch(idx);
     try {
       await idx.sync({ moveNew: !readOnly });
     } catch (e) {
-      mb.unwatch();
+      mb.unwatch?.();
       mb.unwatch = null;
       throw e;
     }

@@ -85,7 +85,14 @@ export interface UserStore {
   append(name: string, body: Readable | Buffer, o?: AppendOptions): Promise<{ uidValidity: number; uid: number }>;
   /** local delivery (SMTP/LMTP/LDA): into new/ under quota; sessions are notified, UIDs come at their next sync */
   deliver(name: string, body: Readable | Buffer | AsyncIterable<Buffer>, o?: { maxBytes?: number }): Promise<{ fileName: string; rawSize: number }>;
-  open(name: string, o: { readOnly: boolean }): Promise<Mailbox>;
+  /**
+   * `watch: false` for a session that never waits for outside changes
+   * (POP3 works on a snapshot): the folder is then not watched for this
+   * handle, and onChange hears only this process's own changes. A watched
+   * folder's every own rename also costs an event to read and match
+   * (measured: 1,334 \Seen renames at a POP3 QUIT, 43 ms watched, 32 ms not).
+   */
+  open(name: string, o: { readOnly: boolean; watch?: boolean }): Promise<Mailbox>;
   quota(): Promise<QuotaUsage>;
 }
 

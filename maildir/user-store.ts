@@ -276,10 +276,10 @@ export class MaildirUserStore implements UserStore {
     return { fileName: w.fileName, rawSize: w.rawSize };
   }
 
-  async open(rawName: string, o: { readOnly: boolean }): Promise<MaildirMailbox> {
+  async open(rawName: string, o: { readOnly: boolean; watch?: boolean }): Promise<MaildirMailbox> {
     const { index, name } = this.folderIndex(rawName);
     if (!(await this.exists(name))) throw new StoreError('NONEXISTENT', 'Mailbox does not exist');
-    return MaildirMailbox.open(name, index, o.readOnly, this.context());
+    return MaildirMailbox.open(name, index, o.readOnly, this.context(), o.watch ?? true);
   }
 
   private context(): MailboxContext {

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ALICE, exchange, gatedStore, pop3Fixture, type Pop3Fixture } from './helpers/pop3-harness.js';
 import { MAILDROP_LOCK_NAME } from '../maildir/maildrop-lock.js';
+import { isWatching } from '../maildir/watcher.js';
 import type { Pop3Session } from '../protocol/pop3/session.js';
 import type { Pop3MemoryIO } from './helpers/pop3-memory-io.js';
 
@@ -206,6 +207,17 @@ describe('the maildrop lock', () => {
     expect(await exchange(b.session, b.io, 'STAT')).toBe('-ERR STAT is only valid after login\r\n');
     await exchange(a.session, a.io, 'QUIT');
     expect(await exchange(b.session, b.io, `USER ${ALICE}`, 'PASS secret')).toMatch(/\+OK Logged in/);
+  });
+
+  it('the INBOX is not watched for a POP3 session (a snapshot needs no news; each own rename would cost an event)', async () => {
+    fx = await pop3Fixture(tricky.slice(0, 2));
+    const a = await login(fx);
+    expect(await exchange(a.session, a.io, 'STAT')).toMatch(/^\+OK 2 /);
+    expect(isWatching(fx.rootOf(ALICE))).toBe(false);
+    await exchange(a.session, a.io, 'RETR 1', 'QUIT');
+    const mb = await (await fx.store.forUser(ALICE)).open('INBOX', { readOnly: true });
+    expect(mb.meta(mb.uids()[0]!)?.flags).toEqual(['\\Seen']);
+    await mb.close();
   });
 
   it('a stale lock left by a dead process on this host is broken', async () => {

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFil
 import { Readable } from 'node:stream';
 import { MaildirStore } from '../maildir/store.js';
 import { CacheFile } from '../maildir/cache-file.js';
+import { isWatching } from '../maildir/watcher.js';
 import { provisionMaildir } from '../maildir/provision.js';
 import { isStoreError, StoreError } from '../maildir/errors.js';
 import type { UserStore } from '../maildir/types.js';
@@ -305,6 +306,25 @@ describe('sync with changes made underneath', () => {
     // the foreign name is kept, only the info is added
     expect(readdirSync(`${root()}/cur`)).toContain('1800000000.M5P5Q5.maildrop:2,');
     expect((await mb.sync()).added).toEqual([]);
+    await mb.close();
+  });
+
+  it('a handle opened unwatched arms no watch, and still sees changes made underneath at its next sync', async () => {
+    const a = await user.append('INBOX', sampleMessage('a'));
+    const b = await user.append('INBOX', sampleMessage('b'));
+    const mb = await user.open('INBOX', { readOnly: false, watch: false });
+    expect(isWatching(root())).toBe(false);
+    await mb.setFlags([a.uid], 'add', ['\\Seen'], { silent: true });
+    // someone removes b by hand, at once (too soon for the directory's mtime to be trusted alone)
+    unlinkSync(`${root()}/cur/${readdirSync(`${root()}/cur`).find((n) => !n.endsWith('S'))!}`);
+    const ch = await mb.sync();
+    expect(ch.expunged).toEqual([b.uid]);
+    expect(mb.meta(a.uid)?.flags).toEqual(['\\Seen']);
+    // a watched handle on the same folder arms the watch
+    const watched = await user.open('INBOX', { readOnly: true });
+    expect(isWatching(root())).toBe(true);
+    expect(watched.uids()).toEqual([a.uid]);
+    await watched.close();
     await mb.close();
   });
 

@@ -510,7 +510,8 @@ export class Pop3Session {
   /** The INBOX snapshot under the lock `release` frees; on failure the lock is released. */
   private async openMaildrop(user: string, release: () => Promise<void>): Promise<Maildrop> {
     try {
-      const mailbox = await (await this.ctx.store.forUser(user)).open('INBOX', { readOnly: false });
+      // unwatched: a snapshot needs no news from outside (see UserStore.open)
+      const mailbox = await (await this.ctx.store.forUser(user)).open('INBOX', { readOnly: false, watch: false });
       const uids = mailbox.uids().slice();
       let sizes: number[];
       let totalBytes = 0;
