@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runJsonClient, warmUp } from './compare.mjs';
+import { median, runJsonClient, warmUp } from './compare.mjs';
 import { DOVECOT_WARMUP_USER, setupDovecot, withDovecot } from './peers/dovecot.mjs';
 import { MAILROOM_USER, prepareMailroom, startMailroom, WARMUP_USER } from './peers/mailroom.mjs';
 
@@ -103,7 +103,6 @@ for (let r = 0; r < rounds; r++) {
     return withServerCpu(dovecotPids, () => client(DOVECOT_PORT, 'bench'));
   }, { warmup: true }));
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const show = (xs) => (xs ? `${median(xs)} ms (${Math.min(...xs)}–${Math.max(...xs)})` : '—');
 console.log(`\n${n} messages, ${rounds} rounds, median (range)\n\n| operation | Mailroom | Dovecot | ratio of medians | client CPU, Mailroom | client CPU, Dovecot | server CPU, Mailroom | server CPU, Dovecot |\n|---|---:|---:|---:|---:|---:|---:|---:|`);
 for (const [op, xs] of rows.mailroom) {

@@ -4,7 +4,7 @@
 // other (never both at once: two cores are shared).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { mailroomThenDovecot, runJsonClient, TABLE_HEAD, tableRow, warmUp } from './compare.mjs';
+import { mailroomThenDovecot, medianOps, opsOf, runJsonClient, tableHead, tableRow, warmUp } from './compare.mjs';
 import { DOVECOT_WARMUP_USER, withDovecot } from './peers/dovecot.mjs';
 import { MAILROOM_USER, prepareMailroom, SCRYPT_USER, startMailroom, WARMUP_USER } from './peers/mailroom.mjs';
 
@@ -52,13 +52,12 @@ export function imapBench(o) {
 }
 
 export function printImapTable(results) {
-  console.log('\nIMAP: Mailroom vs Dovecot (imapflow client, same folder, each server on its own cold copy, both warmed up on another copy)\n');
-  console.log(TABLE_HEAD);
+  console.log('\nIMAP: Mailroom vs Dovecot (imapflow client, same folder, each server on its own cold copy, both warmed up on another copy; rounds alternate the servers)\n');
+  console.log(tableHead(results[0]?.mailroom.length ?? 1));
   for (const { n, mailroom, fresh, dovecot } of results) {
-    const byOp = (lines) => new Map(lines.filter((l) => !['start', 'end'].includes(l.op)).map((l) => [l.op, l]));
-    const m = byOp(mailroom);
-    const d = byOp(dovecot);
-    const f = byOp(fresh);
+    const m = medianOps(mailroom.map(opsOf));
+    const d = medianOps(dovecot.map(opsOf));
+    const f = opsOf(fresh);
     for (const [op, a] of m) {
       const b = d.get(op);
       const counts = a.count !== undefined && b?.count !== undefined && a.count !== b.count ? ` (count ${a.count} vs ${b.count})` : '';

@@ -5,7 +5,7 @@
 // other (never both at once: two cores are shared).
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mailroomThenDovecot, runJsonClient, TABLE_HEAD, tableRow, warmUp } from './compare.mjs';
+import { mailroomThenDovecot, medianOps, opsOf, runJsonClient, tableHead, tableRow, warmUp } from './compare.mjs';
 import { DOVECOT_WARMUP_USER, withDovecot } from './peers/dovecot.mjs';
 import { MAILROOM_USER, prepareMailroom, startMailroom, WARMUP_USER } from './peers/mailroom.mjs';
 
@@ -59,11 +59,11 @@ export function pop3Bench(o) {
 }
 
 export function printPop3Table(results) {
-  console.log('\nPOP3: Mailroom vs Dovecot (raw-socket client, one command at a time, same folder, each server on its own cold copy, both warmed up on another copy)\n');
-  console.log(TABLE_HEAD);
+  console.log('\nPOP3: Mailroom vs Dovecot (raw-socket client, one command at a time, same folder, each server on its own cold copy, both warmed up on another copy; rounds alternate the servers)\n');
+  console.log(tableHead(results[0]?.mailroom.length ?? 1));
   for (const { n, mailroom, fresh, dovecot } of results) {
     const byOp = (lines) => {
-      const ops = new Map(lines.filter((l) => !['start', 'end'].includes(l.op)).map((l) => [l.op, l]));
+      const ops = opsOf(lines);
       // Both servers answer PASS once the maildrop is locked and scan it for
       // the first command (STAT here); login+stat is the whole of it
       const login = ops.get('pop3_login');
@@ -71,8 +71,9 @@ export function printPop3Table(results) {
       if (login && stat && !login.error && !stat.error) ops.set('login+stat', { ms: Math.round((login.ms + stat.ms) * 10) / 10 });
       return ops;
     };
-    const m = byOp(mailroom);
-    const d = byOp(dovecot);
+    // login+stat is summed within each run, before the medians
+    const m = medianOps(mailroom.map(byOp));
+    const d = medianOps(dovecot.map(byOp));
     const f = byOp(fresh);
     for (const [op, a] of m) {
       const b = d.get(op);

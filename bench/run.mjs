@@ -3,7 +3,7 @@
 // corpus messages, then the IMAP benchmark against Mailroom and Dovecot on the
 // same folders (bench/imap.mjs), and the POP3 one likewise (bench/pop3.mjs). Folders are built once and cached under the
 // system's temporary directory (MAILROOM_BENCH_DIR to choose another place).
-//   node bench/run.mjs [--sizes 10000,100000] [--only storage|imap|pop3|smtp]
+//   node bench/run.mjs [--sizes 10000,100000] [--only storage|imap|pop3|smtp] [--rounds 3]
 // SMTP ingest (bench/smtp.mjs, against Postfix): [--smtp-messages 2000] [--smtp-connections 8]
 // Every figure comes from a fresh child process; nothing here is a test.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -14,6 +14,10 @@ import { join } from 'node:path';
 const here = import.meta.dirname;
 const argSizes = process.argv.indexOf('--sizes');
 const sizes = (argSizes > 0 ? process.argv[argSizes + 1] : '10000,100000').split(',').map(Number);
+const argRounds = process.argv.indexOf('--rounds');
+// each IMAP/POP3 row is the median of this many alternating runs per server
+const rounds = argRounds > 0 ? Number(process.argv[argRounds + 1]) : 3;
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a whole number from 1');
 const argOnly = process.argv.indexOf('--only');
 const only = argOnly > 0 ? process.argv[argOnly + 1] : null;
 const cacheDir = process.env.MAILROOM_BENCH_DIR ?? join(tmpdir(), 'mailroom-bench-cache');
@@ -74,14 +78,14 @@ if (only === null || only === 'imap') {
   const { imapBench, printImapTable } = await import('./imap.mjs');
   const work = join(cacheDir, 'imap-runs');
   mkdirSync(work, { recursive: true });
-  printImapTable(await imapBench({ sizes, folderFor, work }));
+  printImapTable(await imapBench({ sizes, folderFor, work, rounds }));
 }
 
 if (only === null || only === 'pop3') {
   const { pop3Bench, printPop3Table } = await import('./pop3.mjs');
   const work = join(cacheDir, 'pop3-runs');
   mkdirSync(work, { recursive: true });
-  printPop3Table(await pop3Bench({ sizes, folderFor, work }));
+  printPop3Table(await pop3Bench({ sizes, folderFor, work, rounds }));
 }
 
 if (only === null || only === 'smtp') {
