@@ -189,10 +189,17 @@ function persistable(base: string): boolean {
 function encodeRecord(base: string, m: CachedMessage): Buffer {
   const head = JSON.stringify([m.internalDate ?? null, m.index === undefined ? null : encodeHeaders(m.index.headers)]);
   const structure = m.index === undefined ? 'null' : JSON.stringify(encodeStructure(m.index));
-  const text = `${base}\t${head}\t${structure}`;
-  // written once, in place: the CRC is computed over the bytes where they lie
-  const line = Buffer.allocUnsafe(Buffer.byteLength(text, 'utf8') + 10);
-  line.write(text, 9, 'utf8');
+  // Written once, in place, each part where it goes (joining them into one
+  // string first cost a flattened copy of the whole record); the CRC is
+  // computed over the bytes where they lie.
+  const baseLength = Buffer.byteLength(base, 'utf8');
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const line = Buffer.allocUnsafe(9 + baseLength + 1 + headLength + 1 + Buffer.byteLength(structure, 'utf8') + 1);
+  let at = 9 + line.write(base, 9, 'utf8');
+  line[at++] = TAB;
+  at += line.write(head, at, 'utf8');
+  line[at++] = TAB;
+  line.write(structure, at, 'utf8');
   line.write(crc32(line.subarray(9, line.length - 1)).toString(16).padStart(8, '0'), 0, 'latin1');
   line[8] = TAB;
   line[line.length - 1] = NL;

@@ -35,23 +35,8 @@ export function imapString(s: string): string {
   return `{${Buffer.byteLength(s)}}\r\n${s}`;
 }
 
-/**
- * A string given as raw bytes decoded latin1 (how maildir/mime keeps raw
- * header values), answered latin1 too: one character per byte, so 8-bit
- * bytes go out unchanged when the response is encoded as latin1.
- */
-export function imapStringRaw(latin1: string): string {
-  const kind = quoting(latin1);
-  if (kind !== LITERAL) return quoted(latin1, kind);
-  return `{${latin1.length}}\r\n${latin1}`;
-}
-
 export function nstring(s: string | null): string {
   return s === null ? 'NIL' : imapString(s);
-}
-
-export function nstringRaw(latin1: string | null): string {
-  return latin1 === null ? 'NIL' : imapStringRaw(latin1);
 }
 
 /** astring: an atom when possible (RFC 3501 ATOM-CHAR), else a string. */

@@ -12,11 +12,12 @@
  *   multipart params dsp lang loc; BODY has none;
  * - a message/rfc822 part the parser could not open (none in practice) gets
  *   an all-NIL envelope and an empty text/plain body so the grammar holds.
- * Built by string concatenation, as envelope.ts (and for the same reason).
+ * Written straight into the response's bytes, as envelope.ts (and for the
+ * same reason).
  */
 import type { BodyPart } from '../../../maildir/mime/types.js';
-import { imapStringRaw, nstringRaw } from '../serialize.js';
-import { renderEnvelope } from './envelope.js';
+import { ResponseBytes } from '../response-bytes.js';
+import { writeEnvelope } from './envelope.js';
 
 const DEFAULT_CHARSET: [string, string] = ['charset', 'us-ascii'];
 const EMPTY_ENVELOPE = {
@@ -26,28 +27,44 @@ const EMPTY_ENVELOPE = {
 
 const lower = (s: string): string => s.toLowerCase();
 
-function paramList(params: readonly [string, string][] | null): string {
-  if (params === null || params.length === 0) return 'NIL';
-  let s = '(';
-  for (let i = 0; i < params.length; i++) {
-    if (i > 0) s += ' ';
-    s += imapStringRaw(params[i]![0]) + ' ' + imapStringRaw(params[i]![1]);
+function writeParamList(out: ResponseBytes, params: readonly [string, string][] | null): void {
+  if (params === null || params.length === 0) {
+    out.text('NIL');
+    return;
   }
-  return s + ')';
+  out.byte(0x28);
+  for (let i = 0; i < params.length; i++) {
+    if (i > 0) out.space();
+    out.stringRaw(params[i]![0]);
+    out.space();
+    out.stringRaw(params[i]![1]);
+  }
+  out.byte(0x29);
 }
 
 /** ` dsp lang loc`, shared by single parts and multiparts */
-function commonExtension(p: BodyPart): string {
-  let s = ' ';
-  s += p.disposition === null ? 'NIL' : '(' + imapStringRaw(p.disposition.type) + ' ' + paramList(p.disposition.params) + ')';
-  s += ' ';
-  if (p.language === null || p.language.length === 0) s += 'NIL';
+function writeCommonExtension(out: ResponseBytes, p: BodyPart): void {
+  out.space();
+  if (p.disposition === null) out.text('NIL');
   else {
-    s += '(';
-    for (let i = 0; i < p.language.length; i++) s += (i > 0 ? ' ' : '') + imapStringRaw(p.language[i]!);
-    s += ')';
+    out.byte(0x28);
+    out.stringRaw(p.disposition.type);
+    out.space();
+    writeParamList(out, p.disposition.params);
+    out.byte(0x29);
   }
-  return s + ' ' + nstringRaw(p.location);
+  out.space();
+  if (p.language === null || p.language.length === 0) out.text('NIL');
+  else {
+    out.byte(0x28);
+    for (let i = 0; i < p.language.length; i++) {
+      if (i > 0) out.space();
+      out.stringRaw(p.language[i]!);
+    }
+    out.byte(0x29);
+  }
+  out.space();
+  out.nstringRaw(p.location);
 }
 
 function emptyTextBody(): BodyPart {
@@ -58,36 +75,76 @@ function emptyTextBody(): BodyPart {
   };
 }
 
+function hasCharset(params: readonly [string, string][] | null): boolean {
+  if (params === null) return false;
+  for (let i = 0; i < params.length; i++) if (lower(params[i]![0]) === 'charset') return true;
+  return false;
+}
+
 /** One part's body structure, without the outer parentheses. */
-function part(p: BodyPart, extended: boolean): string {
+function writePart(out: ResponseBytes, p: BodyPart, extended: boolean): void {
   if (p.parts !== undefined && p.parts.length > 0) {
-    let s = '';
-    for (const child of p.parts) s += '(' + part(child, extended) + ')';
-    s += ' ' + imapStringRaw(p.subtype);
-    if (!extended) return s;
-    return s + ' ' + paramList(p.params) + commonExtension(p);
+    for (const child of p.parts) {
+      out.byte(0x28);
+      writePart(out, child, extended);
+      out.byte(0x29);
+    }
+    out.space();
+    out.stringRaw(p.subtype);
+    if (!extended) return;
+    out.space();
+    writeParamList(out, p.params);
+    writeCommonExtension(out, p);
+    return;
   }
 
   const isText = lower(p.type) === 'text';
   const isMessage = lower(p.type) === 'message' && lower(p.subtype) === 'rfc822';
   let params = p.params;
-  if (isText && !(params ?? []).some(([k]) => lower(k) === 'charset')) params = [...(params ?? []), DEFAULT_CHARSET];
-  let s =
-    imapStringRaw(p.type) + ' ' + imapStringRaw(p.subtype) + ' ' + paramList(params) +
-    ' ' + nstringRaw(p.id) + ' ' + nstringRaw(p.description) + ' ' + imapStringRaw(p.encoding) + ' ' + p.size;
+  if (isText && !hasCharset(params)) params = [...(params ?? []), DEFAULT_CHARSET];
+  out.stringRaw(p.type);
+  out.space();
+  out.stringRaw(p.subtype);
+  out.space();
+  writeParamList(out, params);
+  out.space();
+  out.nstringRaw(p.id);
+  out.space();
+  out.nstringRaw(p.description);
+  out.space();
+  out.stringRaw(p.encoding);
+  out.space();
+  out.number(p.size);
   if (isText) {
-    s += ' ' + p.lines;
+    out.space();
+    out.number(p.lines);
   } else if (isMessage) {
-    s += ' ' + renderEnvelope(p.message?.envelope ?? EMPTY_ENVELOPE) + ' (' + part(p.message?.body ?? emptyTextBody(), extended) + ') ' + p.lines;
+    out.space();
+    writeEnvelope(out, p.message?.envelope ?? EMPTY_ENVELOPE);
+    out.text(' (');
+    writePart(out, p.message?.body ?? emptyTextBody(), extended);
+    out.text(') ');
+    out.number(p.lines);
   }
-  if (!extended) return s;
-  return s + ' ' + nstringRaw(p.md5) + commonExtension(p);
+  if (!extended) return;
+  out.space();
+  out.nstringRaw(p.md5);
+  writeCommonExtension(out, p);
 }
 
 /**
- * The parenthesised structure of a message's body: `extended` true for
- * BODYSTRUCTURE, false for BODY.
+ * The parenthesised structure of a message's body, into `out`: `extended`
+ * true for BODYSTRUCTURE, false for BODY.
  */
+export function writeBodyStructure(out: ResponseBytes, body: BodyPart, extended: boolean): void {
+  out.byte(0x28);
+  writePart(out, body, extended);
+  out.byte(0x29);
+}
+
+/** writeBodyStructure as a latin1 string. */
 export function renderBodyStructure(body: BodyPart, extended: boolean): string {
-  return '(' + part(body, extended) + ')';
+  const out = new ResponseBytes(1024);
+  writeBodyStructure(out, body, extended);
+  return out.toString();
 }

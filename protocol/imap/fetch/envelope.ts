@@ -3,28 +3,61 @@
  * Dovecot's imap-envelope.c does: NIL for an absent field, addresses back to
  * back inside one list (`((…)(…))`), NIL for an empty list, group syntax as
  * `(NIL NIL "group" NIL)` … `(NIL NIL NIL NIL)`. Strings are the raw header
- * bytes (latin1); 8-bit bytes go out as literals. Rendered as one latin1
- * string (a Buffer per field cost more than the rest of the rendering),
- * built by concatenation: a third faster than pushing the pieces to an
- * array and joining it (4.7 -> 3.1 µs per corpus message), which counts in
- * a cold FETCH 1:* ENVELOPE of a big folder.
+ * bytes (latin1); 8-bit bytes go out as literals. Written straight into the
+ * response's bytes (response-bytes.ts says why).
  */
 import type { Address, Envelope } from '../../../maildir/mime/types.js';
-import { nstringRaw } from '../serialize.js';
+import { ResponseBytes } from '../response-bytes.js';
 
-function addressList(list: readonly Address[] | null): string {
-  if (list === null || list.length === 0) return 'NIL';
-  let s = '(';
-  for (const a of list) s += '(' + nstringRaw(a.name) + ' ' + nstringRaw(a.adl) + ' ' + nstringRaw(a.mailbox) + ' ' + nstringRaw(a.host) + ')';
-  return s + ')';
+function writeAddressList(out: ResponseBytes, list: readonly Address[] | null): void {
+  if (list === null || list.length === 0) {
+    out.text('NIL');
+    return;
+  }
+  out.byte(0x28);
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    out.byte(0x28);
+    out.nstringRaw(a.name);
+    out.space();
+    out.nstringRaw(a.adl);
+    out.space();
+    out.nstringRaw(a.mailbox);
+    out.space();
+    out.nstringRaw(a.host);
+    out.byte(0x29);
+  }
+  out.byte(0x29);
 }
 
-/** The parenthesised envelope, latin1 (one character per byte). */
+/** The parenthesised envelope, into `out`. */
+export function writeEnvelope(out: ResponseBytes, e: Envelope): void {
+  out.byte(0x28);
+  out.nstringRaw(e.date);
+  out.space();
+  out.nstringRaw(e.subject);
+  out.space();
+  writeAddressList(out, e.from);
+  out.space();
+  writeAddressList(out, e.sender);
+  out.space();
+  writeAddressList(out, e.replyTo);
+  out.space();
+  writeAddressList(out, e.to);
+  out.space();
+  writeAddressList(out, e.cc);
+  out.space();
+  writeAddressList(out, e.bcc);
+  out.space();
+  out.nstringRaw(e.inReplyTo);
+  out.space();
+  out.nstringRaw(e.messageId);
+  out.byte(0x29);
+}
+
+/** The parenthesised envelope as a latin1 string (one character per byte). */
 export function renderEnvelope(e: Envelope): string {
-  return (
-    '(' + nstringRaw(e.date) + ' ' + nstringRaw(e.subject) +
-    ' ' + addressList(e.from) + ' ' + addressList(e.sender) + ' ' + addressList(e.replyTo) +
-    ' ' + addressList(e.to) + ' ' + addressList(e.cc) + ' ' + addressList(e.bcc) +
-    ' ' + nstringRaw(e.inReplyTo) + ' ' + nstringRaw(e.messageId) + ')'
-  );
+  const out = new ResponseBytes(1024);
+  writeEnvelope(out, e);
+  return out.toString();
 }
