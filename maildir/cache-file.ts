@@ -47,6 +47,8 @@
  *   keeps what it needs). Measured on 100,000 entries, even a 64-entry memo of
  *   decoded entries doubled the time to read them all, because memo'd objects
  *   survive young-generation collections and get promoted to the old one.
+ *   For the same reason put() keeps what it buffers as encoded lines, not as
+ *   the objects it was given.
  * - A cheap refresh. The file only grows between compactions, so "what did
  *   other processes append" is one stat(): same inode and same size means
  *   nothing changed; a larger size means scan the new tail; another inode
@@ -241,6 +243,13 @@ function decodePayload(head: string, structure: string): CachedMessage | undefin
   return out;
 }
 
+/** A record line as encodeRecord wrote it, decoded (it was made here: its CRC is not checked again). */
+function decodeLine(line: Buffer): CachedMessage | undefined {
+  const headStart = line.indexOf(TAB, 9) + 1;
+  const split = line.indexOf(TAB, headStart);
+  return decodePayload(line.toString('utf8', headStart, split), line.toString('utf8', split + 1, line.length - 1));
+}
+
 export class CacheFile {
   readonly path: string;
   private readonly onError: (e: unknown) => void;
@@ -259,10 +268,16 @@ export class CacheFile {
   private skippingGarbage = false;
   private table = new RecordTable();
 
-  /** put() but not yet flushed */
-  private pending = new Map<string, CachedMessage>();
+  /**
+   * put() but not yet flushed, as the record lines to write: encoded at
+   * put() rather than at flush, so that the parsed MessageIndex a cold FETCH
+   * hands over becomes garbage with its response instead of surviving
+   * young-generation collections until the flush (which promoted it to the
+   * old one: with hundreds pending, every scavenge copied them).
+   */
+  private pending = new Map<string, Buffer>();
   /** being written by flush(): still served by get() until the scan indexes them */
-  private flushing = new Map<string, CachedMessage>();
+  private flushing = new Map<string, Buffer>();
   /** entries that can never be written (basename with tab/CR/LF) */
   private readonly volatile = new Map<string, CachedMessage>();
 
@@ -360,7 +375,8 @@ export class CacheFile {
   private buffered(base: string): CachedMessage | undefined {
     // (the size checks keep the common case, nothing buffered, to one Map lookup)
     if (this.pending.size === 0 && this.flushing.size === 0 && this.volatile.size === 0) return undefined;
-    return this.pending.get(base) ?? this.flushing.get(base) ?? this.volatile.get(base);
+    const line = this.pending.get(base) ?? this.flushing.get(base);
+    return line !== undefined ? decodeLine(line) : this.volatile.get(base);
   }
 
   /**
@@ -404,7 +420,7 @@ export class CacheFile {
       this.volatile.set(base, merged);
       return;
     }
-    this.pending.set(base, merged);
+    this.pending.set(base, encodeRecord(base, merged));
   }
 
   /** Reads what other processes appended since the last look. */
@@ -639,8 +655,7 @@ export class CacheFile {
         bases.length = 0;
         bytes = 0;
       };
-      for (const [base, m] of this.flushing) {
-        const r = encodeRecord(base, m);
+      for (const [base, r] of this.flushing) {
         if (bytes + r.length > CHUNK && records.length > 0) await write();
         records.push(r);
         bases.push(base);
@@ -651,8 +666,8 @@ export class CacheFile {
       if (!indexed) await this.refreshLocked();
       // A record that did not come back went to a file that was replaced or
       // deleted meanwhile (or was torn): the next flush writes it again.
-      for (const [base, m] of this.flushing) {
-        if (!this.table.slots.has(base) && !this.pending.has(base)) this.pending.set(base, m);
+      for (const [base, r] of this.flushing) {
+        if (!this.table.slots.has(base) && !this.pending.has(base)) this.pending.set(base, r);
       }
     } finally {
       this.flushing = new Map();
