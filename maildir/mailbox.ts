@@ -14,6 +14,7 @@ import { applyFlags, bitsFromFlags, flagsFromBits, undefinedKeywords } from './f
 import type { FolderIndex, WrittenFile } from './folder-index.js';
 import type { CachedMessage, CacheFile } from './cache-file.js';
 import { fsyncDir } from './fsutil.js';
+import { SmallFileReadAhead, type ReadAheadRows } from './read-ahead.js';
 import { LOC_CUR } from './message-table.js';
 import { writeMessage } from './deliver.js';
 import type { MessageIndex, SearchHeaders } from './mime/types.js';
@@ -374,10 +375,35 @@ export class MaildirMailbox implements Mailbox {
       this.learnSizeAndDate(uid, cached.index.size, cached.internalDate);
       return cached.index;
     }
-    // as loadIndex: parsed from the shared scratch buffer, which the parser is done with when it returns
-    const small = this.readSmallSync(uid, { scratch: PARSE_SCRATCH, mtime: this.idx.table.date[row] === 0 });
+    // Read with the next messages' files when the requests go forward
+    // (read-ahead.ts); parsed from the read-ahead's memory, which the parser
+    // is done with when it returns (it keeps strings, never views).
+    this.readAhead ??= new SmallFileReadAhead(SYNC_READ_LIMIT);
+    const small = this.readAhead.read(this.readAheadRows(cache), row);
     if (small === null) return null;
     return this.remember(uid, base, cache, cached, parseMessageNow(small.buf), Math.floor(small.mtimeMs));
+  }
+
+  /** see indexNow; made at the first cold read */
+  private readAhead: SmallFileReadAhead | undefined;
+
+  private readAheadView: { cache: CacheFile; rows: ReadAheadRows } | undefined;
+
+  /** This folder's rows as the read-ahead sees them: a message is wanted when `cache` has no record of it. */
+  private readAheadRows(cache: CacheFile): ReadAheadRows {
+    if (this.readAheadView?.cache === cache) return this.readAheadView.rows;
+    const idx = this.idx;
+    const rows: ReadAheadRows = {
+      get count() {
+        return idx.table.n;
+      },
+      base: (row) => idx.table.base[row]!,
+      path: (row) => idx.pathOf(row),
+      namedSize: (row) => idx.table.rawSize[row]!,
+      wanted: (row) => !cache.has(idx.table.base[row]!),
+    };
+    this.readAheadView = { cache, rows };
+    return rows;
   }
 
   private async loadIndex(uid: number): Promise<MessageIndex> {
@@ -698,6 +724,7 @@ export class MaildirMailbox implements Mailbox {
     this.unwatch = null;
     // \Recent we held but never showed to anyone else is not handed on (RFC 3501 2.3.2: "this session")
     this.idx.handles.delete(this);
+    this.readAhead?.clear();
     this.ctx.released(this);
     if (this.idx.evicted && this.idx.handles.size === 0) await this.idx.close();
     else await this.idx.flushCache();
