@@ -30,24 +30,24 @@ function writeAddressList(out: ResponseBytes, list: readonly Address[] | null): 
   out.byte(0x29);
 }
 
+/** ` list list list`: three address lists, each after a space. */
+function writeAddressLists(out: ResponseBytes, a: readonly Address[] | null, b: readonly Address[] | null, c: readonly Address[] | null): void {
+  out.space();
+  writeAddressList(out, a);
+  out.space();
+  writeAddressList(out, b);
+  out.space();
+  writeAddressList(out, c);
+}
+
 /** The parenthesised envelope, into `out`. */
 export function writeEnvelope(out: ResponseBytes, e: Envelope): void {
   out.byte(0x28);
   out.nstringRaw(e.date);
   out.space();
   out.nstringRaw(e.subject);
-  out.space();
-  writeAddressList(out, e.from);
-  out.space();
-  writeAddressList(out, e.sender);
-  out.space();
-  writeAddressList(out, e.replyTo);
-  out.space();
-  writeAddressList(out, e.to);
-  out.space();
-  writeAddressList(out, e.cc);
-  out.space();
-  writeAddressList(out, e.bcc);
+  writeAddressLists(out, e.from, e.sender, e.replyTo);
+  writeAddressLists(out, e.to, e.cc, e.bcc);
   out.space();
   out.nstringRaw(e.inReplyTo);
   out.space();
