@@ -477,11 +477,15 @@ class Writer {
     const n = end - start;
     if (n <= 0) return;
     this.size += n;
-    if (this.pos + n > this.buf.length) {
-      this.seal();
-      this.buf = Buffer.allocUnsafe(Math.max(FLUSH_AT, n));
-    }
+    this.room(n);
     this.pos += src.copy(this.buf, this.pos, start, end);
+  }
+
+  /** Room for `n` more bytes in the buffer being filled (a new one when it is full). */
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.seal();
+    this.buf = Buffer.allocUnsafe(Math.max(FLUSH_AT, n));
   }
 
   /**
@@ -498,10 +502,7 @@ class Writer {
       this.chunks.push(p);
       return;
     }
-    if (this.pos + n > this.buf.length) {
-      this.seal();
-      this.buf = Buffer.allocUnsafe(Math.max(FLUSH_AT, n));
-    }
+    this.room(n);
     this.pos += typeof p === 'string' ? this.buf.write(p, this.pos, 'latin1') : p.copy(this.buf, this.pos);
   }
 
