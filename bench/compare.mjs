@@ -1,7 +1,7 @@
 // What the IMAP and POP3 comparisons share: running a benchmark client (one
 // JSON line per operation on stdout) and running both servers on every size,
 // one after the other (never both at once: two cores are shared).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setupDovecot } from './peers/dovecot.mjs';
 
@@ -92,11 +92,6 @@ export function medianOps(runs) {
   return out;
 }
 
-/** Runs a warm-up client; its writes reach the disk before the timed run starts (both peers alike). */
-export async function warmUp(run) {
-  await run();
-  execFileSync('sync');
-}
 
 export const tableHead = (rounds) =>
   rounds > 1

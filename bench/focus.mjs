@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, runJsonClient, warmUp } from './compare.mjs';
+import { median, runJsonClient } from './compare.mjs';
 import { DOVECOT_WARMUP_USER, setupDovecot, withDovecot } from './peers/dovecot.mjs';
 import { MAILROOM_USER, prepareMailroom, startMailroom, WARMUP_USER } from './peers/mailroom.mjs';
 
@@ -72,7 +72,7 @@ function readComm(pid) {
   }
 }
 
-const client = (port, user) => runJsonClient('imap-bench.mjs', ['127.0.0.1', String(port), user, 'bench', `--only=${only}`]);
+const client = (port, user, warmupUser) => runJsonClient('imap-bench.mjs', ['127.0.0.1', String(port), user, 'bench', `--only=${only}`, `--warmup-user=${warmupUser}`]);
 
 const rows = { mailroom: new Map(), dovecot: new Map() };
 /** the client's own CPU per op: imapflow's parsing is a large part of some rows */
@@ -93,14 +93,12 @@ setupDovecot();
 for (let r = 0; r < rounds; r++) {
   const server = await startMailroom(prepareMailroom(join(work, 'mailroom'), maildir, PORT, { warmup: true }));
   try {
-    await warmUp(() => client(PORT, WARMUP_USER));
-    keep('mailroom', await withServerCpu(() => [server.child.pid], () => client(PORT, MAILROOM_USER)));
+    keep('mailroom', await withServerCpu(() => [server.child.pid], () => client(PORT, MAILROOM_USER, WARMUP_USER)));
   } finally {
     await server.stop();
   }
   keep('dovecot', await withDovecot(work, 'dovecot', maildir, [DOVECOT_PORT], async () => {
-    await warmUp(() => client(DOVECOT_PORT, DOVECOT_WARMUP_USER));
-    return withServerCpu(dovecotPids, () => client(DOVECOT_PORT, 'bench'));
+    return withServerCpu(dovecotPids, () => client(DOVECOT_PORT, 'bench', DOVECOT_WARMUP_USER));
   }, { warmup: true }));
 }
 const show = (xs) => (xs ? `${median(xs)} ms (${Math.min(...xs)}–${Math.max(...xs)})` : '—');

@@ -15,6 +15,8 @@
 //                   server process includes its JIT warm-up (a Node server's code is compiled
 //                   while it runs); the warm line is what a long-running server does.
 //   --tag=STRING    added as "tag" to every line (e.g. dovecot-10000)
+//   --warmup-user=U the whole sequence first runs as U (password PASS; its own copy of the folder), its
+//                   lines not printed, then `sync`, then the timed run: see bench/warm.mjs (clientWarmUp)
 //   --only=a,b      run only these op groups: login,flags,envelope,body,search,store,append,conc
 //   --nagle         leave Nagle's algorithm on (imapflow's default); by default the client socket
 //                   gets TCP_NODELAY so client-side write coalescing adds no 40 ms delayed-ACK stalls
@@ -32,12 +34,12 @@ import { ImapFlow } from 'imapflow';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { warmRow } from './warm.mjs';
+import { clientWarmUp, warmRow } from './warm.mjs';
 
 const require = createRequire(import.meta.url);
 
 const positional = [];
-const opts = { timeout: 600, peek: 1000, append: 200, conc: 50, repeat: 2, warm: 3, tag: undefined, only: null, debug: false, nagle: false };
+const opts = { timeout: 600, peek: 1000, append: 200, conc: 50, repeat: 2, warm: 3, tag: undefined, only: null, debug: false, nagle: false, warmupUser: undefined };
 for (const a of process.argv.slice(2)) {
   if (a.startsWith('--')) {
     const i = a.indexOf('=');
@@ -46,20 +48,29 @@ for (const a of process.argv.slice(2)) {
     if (k === 'debug') opts.debug = true;
     else if (k === 'nagle') opts.nagle = true;
     else if (k === 'tag') opts.tag = v;
+    else if (k === 'warmup-user' && v) opts.warmupUser = v;
     else if (k === 'only') opts.only = new Set(v.split(','));
     else if (['timeout', 'peek', 'append', 'conc', 'repeat', 'warm'].includes(k) && /^\d+(\.\d+)?$/.test(v || '')) opts[k] = Number(v);
     else { console.error('bad option ' + a); process.exit(2); }
   } else positional.push(a);
 }
 if (positional.length !== 4) {
-  console.error('usage: node imap-bench.mjs HOST PORT USER PASS [--timeout=S] [--peek=N] [--append=N] [--conc=N] [--repeat=N] [--warm=N] [--tag=T] [--only=groups] [--debug]');
+  console.error('usage: node imap-bench.mjs HOST PORT USER PASS [--timeout=S] [--peek=N] [--append=N] [--conc=N] [--repeat=N] [--warm=N] [--tag=T] [--only=groups] [--warmup-user=U] [--debug]');
   process.exit(2);
 }
-const [host, portStr, user, pass] = positional;
+const [host, portStr, timedUser, pass] = positional;
+/** who the sequence runs as: the warm-up user first (--warmup-user), then the timed one */
+let user = timedUser;
+/** true during the warm-up pass: its lines are not printed */
+let muted = false;
 const port = Number(portStr);
 const want = g => !opts.only || opts.only.has(g);
 
 function emit(obj) {
+  if (muted) {
+    if (obj.error) console.error('warm-up pass: ' + JSON.stringify(obj));
+    return;
+  }
   if (opts.tag !== undefined) obj = { tag: opts.tag, ...obj };
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
@@ -211,7 +222,7 @@ async function concurrent(n) {
   return res;
 }
 
-async function main() {
+async function sequence() {
   emit({ op: 'start', host, port, user, timeoutS: opts.timeout, noDelay: !opts.nagle, node: process.version, time: new Date().toISOString() });
   const tAll = now();
 
@@ -266,6 +277,22 @@ async function main() {
   if (want('conc')) await op(`concurrent_${opts.conc}`, () => concurrent(opts.conc), { needClient: false });
 
   emit({ op: 'end', ms: r1(now() - tAll) });
+}
+
+async function main() {
+  await clientWarmUp(opts.warmupUser, async () => {
+    muted = true;
+    user = opts.warmupUser;
+    try {
+      await sequence();
+    } finally {
+      muted = false;
+      user = timedUser;
+      await closeQuietly(client);
+      client = null;
+    }
+  });
+  await sequence();
 }
 
 main().then(() => process.exit(0), err => { emit({ op: 'fatal', error: err.stack || String(err) }); process.exit(1); });

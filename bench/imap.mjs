@@ -4,7 +4,7 @@
 // other (never both at once: two cores are shared).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { mailroomThenDovecot, medianOps, opsOf, runJsonClient, tableHead, tableRow, warmUp } from './compare.mjs';
+import { mailroomThenDovecot, medianOps, opsOf, runJsonClient, tableHead, tableRow } from './compare.mjs';
 import { DOVECOT_WARMUP_USER, withDovecot } from './peers/dovecot.mjs';
 import { MAILROOM_USER, prepareMailroom, SCRYPT_USER, startMailroom, WARMUP_USER } from './peers/mailroom.mjs';
 
@@ -19,8 +19,7 @@ async function benchMailroom(work, maildir, n, { warmup }) {
   const config = prepareMailroom(join(work, `mailroom-${n}`), maildir, PORT, { warmup });
   const server = await startMailroom(config);
   try {
-    if (warmup) await warmUp(() => runClient(PORT, WARMUP_USER, `warmup-${n}`));
-    const lines = await runClient(PORT, MAILROOM_USER, `mailroom-${n}`);
+    const lines = await runClient(PORT, MAILROOM_USER, `mailroom-${n}`, warmup ? [`--warmup-user=${WARMUP_USER}`] : []);
     // Mailroom's default hash, for the record: the first login of a user with
     // a scrypt hash (~32 MiB, tens of ms by design), then one the auth cache answers
     const scrypt = await runClient(PORT, SCRYPT_USER, `mailroom-${n}`, ['--only=login']);
@@ -38,10 +37,7 @@ async function benchDovecot(work, maildir, n) {
     `dovecot-${n}`,
     maildir,
     [DOVECOT_PORT],
-    async () => {
-      await warmUp(() => runClient(DOVECOT_PORT, DOVECOT_WARMUP_USER, `warmup-${n}`));
-      return runClient(DOVECOT_PORT, 'bench', `dovecot-${n}`);
-    },
+    () => runClient(DOVECOT_PORT, 'bench', `dovecot-${n}`, [`--warmup-user=${DOVECOT_WARMUP_USER}`]),
     { warmup: true },
   );
 }

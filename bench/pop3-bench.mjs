@@ -11,35 +11,46 @@
 //   --warm=N        after RETR, run LIST, UIDL and the RETRs N more times each and add a
 //                   "(warm, median of N)" line for each (default 3; 0 = off): the first run of
 //                   a fresh server process includes its JIT warm-up, the warm line does not
+//   --warmup-user=U the whole sequence first runs as U (password PASS; its own copy of the maildrop),
+//                   its lines not printed, then `sync`, then the timed run: see bench/warm.mjs (clientWarmUp)
 //
 // Sequence: connect(greeting) -> USER/PASS -> STAT -> LIST -> UIDL -> RETR 1..N -> QUIT.
 // One command at a time (no pipelining), as a plain POP3 client does. Nothing is deleted.
 // Client socket has TCP_NODELAY. Every line also has clientCpuMs (this process, during the op).
 // A failed/timed-out op closes the session; the next op reconnects (untimed).
 import net from 'node:net';
-import { warmRow } from './warm.mjs';
+import { clientWarmUp, warmRow } from './warm.mjs';
 
 const positional = [];
-const opts = { retr: 2000, timeout: 600, warm: 3, tag: undefined };
+const opts = { retr: 2000, timeout: 600, warm: 3, tag: undefined, warmupUser: undefined };
 for (const a of process.argv.slice(2)) {
   if (a.startsWith('--')) {
     const i = a.indexOf('=');
     const k = i < 0 ? a.slice(2) : a.slice(2, i);
     const v = i < 0 ? undefined : a.slice(i + 1);
     if (k === 'tag') opts.tag = v;
+    else if (k === 'warmup-user' && v) opts.warmupUser = v;
     else if (k === 'retr' && v === 'all') opts.retr = Infinity;
     else if (['retr', 'timeout', 'warm'].includes(k) && /^\d+(\.\d+)?$/.test(v || '')) opts[k] = Number(v);
     else { console.error('bad option ' + a); process.exit(2); }
   } else positional.push(a);
 }
 if (positional.length !== 4) {
-  console.error('usage: node pop3-bench.mjs HOST PORT USER PASS [--retr=N|all] [--timeout=S] [--warm=N] [--tag=T]');
+  console.error('usage: node pop3-bench.mjs HOST PORT USER PASS [--retr=N|all] [--timeout=S] [--warm=N] [--tag=T] [--warmup-user=U]');
   process.exit(2);
 }
-const [host, portStr, user, pass] = positional;
+const [host, portStr, timedUser, pass] = positional;
+/** who the sequence runs as: the warm-up user first (--warmup-user), then the timed one */
+let user = timedUser;
+/** true during the warm-up pass: its lines are not printed */
+let muted = false;
 const port = Number(portStr);
 
 function emit(obj) {
+  if (muted) {
+    if (obj.error) console.error('warm-up pass: ' + JSON.stringify(obj));
+    return;
+  }
   if (opts.tag !== undefined) obj = { tag: opts.tag, ...obj };
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
@@ -162,7 +173,7 @@ async function op(name, fn, { fresh = false, quiet = false } = {}) {
   }
 }
 
-async function main() {
+async function sequence() {
   emit({ op: 'start', proto: 'pop3', host, port, user, timeoutS: opts.timeout, node: process.version, time: new Date().toISOString() });
   const tAll = now();
   await op('pop3_connect', async () => {
@@ -207,6 +218,22 @@ async function main() {
   await op('pop3_quit', async s => { await s.cmd('QUIT'); s.close(); return { count: 1 }; });
   sess = null;
   emit({ op: 'end', proto: 'pop3', ms: r1(now() - tAll) });
+}
+
+async function main() {
+  await clientWarmUp(opts.warmupUser, async () => {
+    muted = true;
+    user = opts.warmupUser;
+    try {
+      await sequence();
+    } finally {
+      muted = false;
+      user = timedUser;
+      if (sess) sess.close();
+      sess = null;
+    }
+  });
+  await sequence();
 }
 
 main().then(() => process.exit(0), err => { emit({ op: 'fatal', error: err.stack || String(err) }); process.exit(1); });

@@ -5,7 +5,7 @@
 // other (never both at once: two cores are shared).
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mailroomThenDovecot, medianOps, opsOf, runJsonClient, tableHead, tableRow, warmUp } from './compare.mjs';
+import { mailroomThenDovecot, medianOps, opsOf, runJsonClient, tableHead, tableRow } from './compare.mjs';
 import { DOVECOT_WARMUP_USER, withDovecot } from './peers/dovecot.mjs';
 import { MAILROOM_USER, prepareMailroom, startMailroom, WARMUP_USER } from './peers/mailroom.mjs';
 
@@ -15,8 +15,8 @@ const DOVECOT_IMAP_PORT = Number(process.env.DOVECOT_BENCH_PORT ?? 21144);
 const DOVECOT_POP3_PORT = Number(process.env.DOVECOT_BENCH_POP3_PORT ?? 21145);
 const RETR = Number(process.env.POP3_BENCH_RETR ?? 2000);
 
-function runClient(port, user, tag) {
-  return runJsonClient('pop3-bench.mjs', ['127.0.0.1', String(port), user, 'bench', `--retr=${RETR}`, `--tag=${tag}`]);
+function runClient(port, user, tag, extra = []) {
+  return runJsonClient('pop3-bench.mjs', ['127.0.0.1', String(port), user, 'bench', `--retr=${RETR}`, `--tag=${tag}`, ...extra]);
 }
 
 async function benchMailroom(work, maildir, n, { warmup }) {
@@ -31,8 +31,7 @@ async function benchMailroom(work, maildir, n, { warmup }) {
   );
   const server = await startMailroom(config);
   try {
-    if (warmup) await warmUp(() => runClient(POP3_PORT, WARMUP_USER, `warmup-${n}`));
-    return await runClient(POP3_PORT, MAILROOM_USER, `mailroom-${n}`);
+    return await runClient(POP3_PORT, MAILROOM_USER, `mailroom-${n}`, warmup ? [`--warmup-user=${WARMUP_USER}`] : []);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -45,10 +44,7 @@ async function benchDovecot(work, maildir, n) {
     `dovecot-pop3-${n}`,
     maildir,
     [DOVECOT_IMAP_PORT, DOVECOT_POP3_PORT],
-    async () => {
-      await warmUp(() => runClient(DOVECOT_POP3_PORT, DOVECOT_WARMUP_USER, `warmup-${n}`));
-      return runClient(DOVECOT_POP3_PORT, 'bench', `dovecot-${n}`);
-    },
+    () => runClient(DOVECOT_POP3_PORT, 'bench', `dovecot-${n}`, [`--warmup-user=${DOVECOT_WARMUP_USER}`]),
     { warmup: true },
   );
 }
