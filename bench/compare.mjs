@@ -92,7 +92,6 @@ export function medianOps(runs) {
   return out;
 }
 
-
 export const tableHead = (rounds) =>
   rounds > 1
     ? `| messages | operation | Mailroom, median of ${rounds} (range) | Dovecot, median of ${rounds} (range) | ratio of medians | Mailroom, fresh process | ratio |\n|---:|---|---:|---:|---:|---:|---:|`
