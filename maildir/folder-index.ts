@@ -101,7 +101,14 @@ export class FolderIndex {
   private rowsMaybeInNew = false;
   expungeLog: ExpungeRecord[] = [];
   unclaimedRecent = new Set<number>();
+  /** true once our uidlist exists and this index reads it */
   private loaded = false;
+  /**
+   * The UIDVALIDITY taken for a folder that has no uidlist yet (a Maildir
+   * another program filled): its uidlist is created by the first numbering,
+   * already holding every listed file (numberAll), in one write and fsync.
+   */
+  private unborn = 0;
   private running: Promise<void> | null = null;
   private rerun = false;
   private lastScan = { newMtime: -1n, curMtime: -1n, startedNs: 0n };
@@ -136,7 +143,7 @@ export class FolderIndex {
   }
 
   get uidValidity(): number {
-    return this.uidlist.uidValidity;
+    return this.uidlist.uidValidity || this.unborn;
   }
 
   get uidNext(): number {
@@ -195,20 +202,23 @@ export class FolderIndex {
     } catch {
       throw new StoreError('NONEXISTENT', 'Mailbox does not exist');
     }
-    if (!(await this.uidlist.exists())) await this.createUidlist();
-    this.loaded = true;
-  }
-
-  /** First open of a folder without our uidlist: import Dovecot's/Courier's, else start fresh. */
-  private async createUidlist(): Promise<void> {
-    const foreign = await importForeignUidlist(this.dir).catch(() => null);
-    if (foreign && foreign.uidValidity > 0) {
-      await reserveUidValidity(this.userRoot, foreign.uidValidity);
-      const entries = [...foreign.entries].sort((a, b) => a.uid - b.uid);
-      await Uidlist.create(this.dir, foreign.uidValidity, Math.max(foreign.uidNext, 1), entries);
+    if ((await this.uidlist.exists()) || (await this.importUidlist())) {
+      this.loaded = true;
+      this.unborn = 0;
       return;
     }
-    await Uidlist.create(this.dir, await allocateUidValidity(this.userRoot));
+    // stays unloaded: numberAll creates the uidlist (a failure before that allocates anew next time)
+    if (!this.unborn) this.unborn = await allocateUidValidity(this.userRoot);
+  }
+
+  /** First open of a folder without our uidlist: import Dovecot's/Courier's if there is one. */
+  private async importUidlist(): Promise<boolean> {
+    const foreign = await importForeignUidlist(this.dir).catch(() => null);
+    if (!foreign || foreign.uidValidity <= 0) return false;
+    await reserveUidValidity(this.userRoot, foreign.uidValidity);
+    const entries = [...foreign.entries].sort((a, b) => a.uid - b.uid);
+    await Uidlist.create(this.dir, foreign.uidValidity, Math.max(foreign.uidNext, 1), entries);
+    return true;
   }
 
   private async absorbUidlist(): Promise<void> {
@@ -341,7 +351,7 @@ export class FolderIndex {
   private async syncOnce(moveNew: boolean): Promise<void> {
     await this.ensureLoaded();
     await this.keywords.refresh();
-    if (!this.snapshotTried && this.table.n === 0 && this.uidlistLines === 0 && this.pending.size === 0) {
+    if (!this.snapshotTried && this.loaded && this.table.n === 0 && this.uidlistLines === 0 && this.pending.size === 0) {
       this.snapshotTried = true;
       await this.loadSnapshot();
     }
@@ -356,7 +366,7 @@ export class FolderIndex {
     // The uidlist is read before listing: a numbered file then missing from
     // the listing is gone, not merely too new to be seen.
     const first = this.table.n === 0 && this.pending.size === 0 && this.uidlistLines === 0;
-    const initial = first ? await this.uidlist.read() : null;
+    const initial = !first ? null : this.loaded ? await this.uidlist.read() : { reset: true, entries: [] };
     if (!first) await this.absorbUidlist();
     const l = await this.list();
     this.lastScan = { newMtime: l.newMtime, curMtime: l.curMtime, startedNs: l.startedNs };
@@ -450,17 +460,29 @@ export class FolderIndex {
    */
   private async numberAll(listing: Listing): Promise<boolean> {
     const order = discoveryOrder(listing.bases);
-    let done = false;
-    await this.uidlist.lock(async () => {
-      await this.absorbUidlist();
-      if (this.pending.size > 0 || this.table.n > 0) return;
-      const first = await this.uidlist.append(order.map((i) => listing.bases[i]));
+    const addAll = (first: number): void => {
       this.uidlistLines += order.length;
       this.table.reserve(this.table.n + order.length);
       for (let k = 0; k < order.length; k++) {
         const i = order[k];
         this.addRow(first + k, listing.bases[i], listing.names[i], listing.locs[i]);
       }
+    };
+    if (!this.loaded) {
+      const created = await this.uidlist.createNumbered(this.unborn, order.map((i) => listing.bases[i]));
+      this.loaded = true;
+      this.unborn = 0;
+      if (created) {
+        addAll(1);
+        return true;
+      }
+      // another process created it meanwhile: number what it left, under its lock
+    }
+    let done = false;
+    await this.uidlist.lock(async () => {
+      await this.absorbUidlist();
+      if (this.pending.size > 0 || this.table.n > 0) return;
+      addAll(await this.uidlist.append(order.map((i) => listing.bases[i])));
       done = true;
     });
     return done;
@@ -590,6 +612,7 @@ export class FolderIndex {
    */
   async adopt(files: readonly WrittenFile[]): Promise<Map<string, number>> {
     await this.ensureLoaded();
+    if (!this.loaded) await this.sync({ moveNew: false }); // the first numbering creates the uidlist
     const result = new Map<string, number>();
     await this.uidlist.lock(async () => {
       await this.absorbUidlist();

@@ -23,7 +23,7 @@
  * - The file is created atomically with link(2) from a complete tmp file, so
  *   two processes opening a fresh folder at once agree on one UIDVALIDITY.
  */
-import { closeSync, fdatasync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, fsync, linkSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { link, open, stat, unlink } from 'node:fs/promises';
 import { errnoCode, StoreError } from './errors.js';
 import { fsyncDir } from './fsutil.js';
@@ -77,6 +77,47 @@ export class Uidlist {
     } finally {
       await unlink(tmp).catch(() => {});
     }
+  }
+
+  /**
+   * Create the file holding `bases` already numbered 1, 2, … in order: a
+   * folder's first numbering written with the file (one write and one fsync)
+   * rather than an empty file followed by a locked append with a datasync of
+   * its own. No lock is needed: link(2) makes the whole file appear at once
+   * or fail with EEXIST, and nobody appends to a file that does not exist.
+   * Returns false, changing nothing, if someone else created the file first.
+   * On success this reader stands at the end of what it wrote.
+   */
+  async createNumbered(uidValidity: number, bases: readonly string[]): Promise<boolean> {
+    const tmp = `${this.path}.new.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    // Blocking open, writes, close, link and unlink (none waits for the
+    // disk); only the two syncs go to the thread pool (see append()).
+    const fd = openSync(tmp, 'wx', 0o600);
+    let size: number;
+    let ino: number;
+    try {
+      const header = Buffer.from(`1 V${uidValidity} N${bases.length + 1}\n`);
+      for (let off = 0; off < header.length; ) off += writeSync(fd, header, off, header.length - off);
+      size = header.length + writeLines(fd, 1, bases);
+      await new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+      ino = fstatSync(fd).ino;
+    } catch (e) {
+      closeSync(fd);
+      unlinkQuietly(tmp);
+      throw e;
+    }
+    closeSync(fd);
+    try {
+      linkSync(tmp, this.path);
+    } catch (e) {
+      if (errnoCode(e) === 'EEXIST') return false;
+      throw e;
+    } finally {
+      unlinkQuietly(tmp);
+    }
+    await fsyncDir(this.dir);
+    this.resume({ uidValidity, ino, offset: size, next: bases.length + 1, lastUid: bases.length });
+    return true;
   }
 
   async exists(): Promise<boolean> {
@@ -252,6 +293,14 @@ function writeLines(fd: number, first: number, bases: readonly string[]): number
   for (let k = 0; k < bases.length; k++) out.numbered(first + k, bases[k]);
   out.flush();
   return total;
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* gone already, or a leftover tmp name nobody reads */
+  }
 }
 
 async function writeAll(path: string, bytes: Buffer): Promise<void> {

@@ -5,6 +5,7 @@ import { mkdirSync, unlinkSync, writeFileSync, existsSync, readFileSync, readdir
 import { MaildirStore } from '../maildir/store.js';
 import { compareNames, discoveryOrder } from '../maildir/folder-index.js';
 import { provisionMaildir } from '../maildir/provision.js';
+import { Uidlist } from '../maildir/uidlist.js';
 import { sampleMessage, tempDir } from './helpers/tmp.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -329,9 +330,23 @@ describe('first load of a folder nobody has numbered', () => {
     expect(discoveryOrder(names).map((i) => names[i])).toEqual(want);
   });
 
+  type IndexInside = {
+    uidValidity: number;
+    uidlist: { lock<T>(fn: () => Promise<T>): Promise<T>; createNumbered(v: number, bases: readonly string[]): Promise<boolean> };
+  };
+  const indexOf = (u: unknown): IndexInside =>
+    (u as { folderIndex(n: string): { index: IndexInside } }).folderIndex('INBOX').index;
+
   it('numbers every file once, in discovery order, a base listed twice at its cur/ name', async () => {
     const store = new MaildirStore({ rootOf: () => folder() });
-    const mb = await (await store.forUser('a')).open('INBOX', { readOnly: true });
+    const u = await store.forUser('a');
+    // the uidlist is created already holding the numbering: no locked append after it
+    const index = indexOf(u);
+    let locked = 0;
+    const lock = index.uidlist.lock.bind(index.uidlist);
+    index.uidlist.lock = <T>(fn: () => Promise<T>) => (locked++, lock(fn));
+    const mb = await u.open('INBOX', { readOnly: true });
+    expect(locked).toBe(0);
     expect(mb.uids()).toEqual([1, 2, 3, 4, 5]);
     expect(mb.messages().map((m) => m.flags)).toEqual([[], ['\\Flagged'], ['\\Answered'], ['\\Seen'], []]);
     expect(uidlistBases()).toEqual(['1600000100.M9P1.h', '1600000200.M5P1.h', '1600000250.M1P1.h', '1600000300.M1P1.h', '1600000400.M1P1.h']);
@@ -339,10 +354,38 @@ describe('first load of a folder nobody has numbered', () => {
     await store.close();
   });
 
-  it('gives way to the general path when another process numbered the folder after our read of the uidlist', async () => {
+  it('takes the numbering of a process that created the uidlist first, under its UIDVALIDITY', async () => {
     const store = new MaildirStore({ rootOf: () => folder() });
     const u = await store.forUser('a');
-    const { index } = (u as unknown as { folderIndex(n: string): { index: { uidlist: { lock<T>(fn: () => Promise<T>): Promise<T> } } } }).folderIndex('INBOX');
+    const index = indexOf(u);
+    const create = index.uidlist.createNumbered.bind(index.uidlist);
+    let other: { uids: number[]; uidValidity: number } | null = null;
+    index.uidlist.createNumbered = async (v, bases) => {
+      // the other process lists and creates the uidlist between our listing and our link(2)
+      const s2 = new MaildirStore({ rootOf: () => folder() });
+      const mb2 = await (await s2.forUser('a')).open('INBOX', { readOnly: true });
+      other = { uids: [...mb2.uids()], uidValidity: mb2.uidValidity };
+      await mb2.close();
+      await s2.close();
+      expect(await create(v, bases)).toBe(false);
+      return false;
+    };
+    const mb = await u.open('INBOX', { readOnly: true });
+    expect(other).not.toBeNull();
+    expect(other!.uids).toEqual([1, 2, 3, 4, 5]);
+    expect(mb.uids()).toEqual([1, 2, 3, 4, 5]);
+    expect(mb.uidValidity).toBe(other!.uidValidity);
+    expect(index.uidValidity).toBe(other!.uidValidity);
+    expect(uidlistBases()).toHaveLength(5);
+    await mb.close();
+    await store.close();
+  });
+
+  it('gives way to the general path when another process numbered the folder after our read of its empty uidlist', async () => {
+    await Uidlist.create(folder(), 7); // created empty (as CREATE does), the files dropped in by another program
+    const store = new MaildirStore({ rootOf: () => folder() });
+    const u = await store.forUser('a');
+    const index = indexOf(u);
     const lock = index.uidlist.lock.bind(index.uidlist);
     let other: number[] = [];
     index.uidlist.lock = async <T>(fn: () => Promise<T>) => {
