@@ -104,11 +104,13 @@ export class FolderIndex {
   /** true once our uidlist exists and this index reads it */
   private loaded = false;
   /**
-   * The UIDVALIDITY taken for a folder that has no uidlist yet (a Maildir
-   * another program filled): its uidlist is created by the first numbering,
-   * already holding every listed file (numberAll), in one write and fsync.
+   * The UIDVALIDITY being taken for a folder that has no uidlist yet (a
+   * Maildir another program filled): its uidlist is created by the first
+   * numbering, already holding every listed file (numberAll), in one write
+   * and fsync. Taken while the folder is listed: the value's own lock and
+   * two syncs need not wait for the listing, nor the listing for them.
    */
-  private unborn = 0;
+  private unborn: Promise<number> | null = null;
   private running: Promise<void> | null = null;
   private rerun = false;
   private lastScan = { newMtime: -1n, curMtime: -1n, startedNs: 0n };
@@ -143,7 +145,7 @@ export class FolderIndex {
   }
 
   get uidValidity(): number {
-    return this.uidlist.uidValidity || this.unborn;
+    return this.uidlist.uidValidity;
   }
 
   get uidNext(): number {
@@ -204,11 +206,18 @@ export class FolderIndex {
     }
     if ((await this.uidlist.exists()) || (await this.importUidlist())) {
       this.loaded = true;
-      this.unborn = 0;
+      this.unborn = null;
       return;
     }
-    // stays unloaded: numberAll creates the uidlist (a failure before that allocates anew next time)
-    if (!this.unborn) this.unborn = await allocateUidValidity(this.userRoot);
+    // stays unloaded: numberAll creates the uidlist
+    if (!this.unborn) {
+      const allocating = allocateUidValidity(this.userRoot);
+      this.unborn = allocating;
+      // numberAll reports a failure; the next sync then allocates anew
+      allocating.catch(() => {
+        if (this.unborn === allocating) this.unborn = null;
+      });
+    }
   }
 
   /** First open of a folder without our uidlist: import Dovecot's/Courier's if there is one. */
@@ -469,9 +478,11 @@ export class FolderIndex {
       }
     };
     if (!this.loaded) {
-      const created = await this.uidlist.createNumbered(this.unborn, order.map((i) => listing.bases[i]));
+      // (null only when the allocation already failed: then try once more)
+      const allocating = this.unborn ?? allocateUidValidity(this.userRoot);
+      this.unborn = null;
+      const created = await this.uidlist.createNumbered(await allocating, order.map((i) => listing.bases[i]));
       this.loaded = true;
-      this.unborn = 0;
       if (created) {
         addAll(1);
         return true;

@@ -22,6 +22,9 @@
  *   the UIDs of surviving messages are unchanged, so that is harmless.
  * - The file is created atomically with link(2) from a complete tmp file, so
  *   two processes opening a fresh folder at once agree on one UIDVALIDITY.
+ *   A folder another program filled gets its first numbering in that same
+ *   file (createNumbered), without the lock: nobody can append to a file
+ *   that does not exist yet, and link(2) lets only one creator win.
  */
 import { closeSync, fdatasync, fstatSync, fsync, linkSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { link, open, stat, unlink } from 'node:fs/promises';
