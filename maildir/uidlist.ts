@@ -99,7 +99,7 @@ export class Uidlist {
     let size: number;
     let ino: number;
     try {
-      const header = Buffer.from(`1 V${uidValidity} N${bases.length + 1}\n`);
+      const header = Buffer.from(headerLine(uidValidity, bases.length + 1));
       for (let off = 0; off < header.length; ) off += writeSync(fd, header, off, header.length - off);
       size = header.length + writeLines(fd, 1, bases);
       await new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
@@ -273,10 +273,15 @@ export class Uidlist {
   }
 }
 
+/** The first line (version 1): UIDVALIDITY and the next UID to give. */
+function headerLine(uidValidity: number, uidNext: number): string {
+  return `1 V${uidValidity} N${uidNext}\n`;
+}
+
 /** A whole uidlist: the header and one line per entry (see LineBuffer). */
 function render(uidValidity: number, uidNext: number, entries: readonly UidEntry[]): Buffer {
   return LineBuffer.collect((out) => {
-    const header = `1 V${uidValidity} N${uidNext}\n`;
+    const header = headerLine(uidValidity, uidNext);
     out.room(header.length);
     out.text(header);
     for (const e of entries) out.numbered(e.uid, e.base);
