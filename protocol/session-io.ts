@@ -4,8 +4,14 @@
  * tests implement it in memory.
  */
 export interface SessionIO {
-  /** Queue bytes; resolves once the connection can take more (backpressure). */
-  write(data: Buffer | string): Promise<void>;
+  /**
+   * Queue bytes; resolves once the connection can take more (backpressure).
+   * `written`, if given, is called once the connection no longer refers to
+   * `data` (handed to the kernel, or dropped with a closed connection), so
+   * the caller may fill that Buffer again (buffer-pool.ts). Resolving says
+   * nothing about that: a queued write may still be pending.
+   */
+  write(data: Buffer | string, written?: () => void): Promise<void>;
   /**
    * Send a body from `source` with backpressure, never holding more than a
    * chunk or two. The caller has already written the `{n}\r\n` and guarantees

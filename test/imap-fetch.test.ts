@@ -380,6 +380,53 @@ describe('whole messages answered at once (BODY[] / RFC822 of small files)', () 
     }
   });
 
+  it('the output buffers are filled again only after the connection says it wrote them, and then they are', async () => {
+    const user = await store.forUser('u');
+    await user.create('Pool');
+    // ~600 KB of distinct bodies: about ten 64 KiB output buffers per FETCH
+    const bodies = Array.from({ length: 60 }, (_, i) => Buffer.from(`Subject: pool ${i}\n\n` + `${i} `.repeat(2500 + i * 7) + '\n'));
+    for (const b of bodies) await user.append('Pool', b);
+    const box = await user.open('Pool', { readOnly: true });
+    try {
+      const targets = box.uids().map((uid, i) => ({ seq: i + 1, uid }));
+      let writes = 0;
+      const memories = new Set<ArrayBufferLike>();
+      // a connection that takes a write at once but sends it a turn later:
+      // the bytes are read (copied) only then, and only then is `written` called
+      const lagging = (): FetchOutput & { text(): Buffer } => {
+        const sent: Buffer[] = [];
+        return {
+          async write(data, written) {
+            const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+            writes++;
+            memories.add(b.buffer);
+            setImmediate(() => {
+              sent.push(Buffer.from(b));
+              written?.();
+            });
+          },
+          async pipe() {
+            throw new Error('nothing here is large enough to be piped');
+          },
+          text: () => Buffer.concat(sent),
+        };
+      };
+      for (let round = 0; round < 2; round++) {
+        const out = lagging();
+        await writeFetchResponses(out, box, targets, [peek([])], { setSeen: false, uidCommand: false });
+        await new Promise((r) => setImmediate(r));
+        const responses = readFetchResponses(out.text());
+        expect(responses).toHaveLength(bodies.length);
+        for (const [i, r] of responses.entries()) expect(asBuf(r.get('BODY[]')).equals(lfToCrlf(bodies[i]!)), `round ${round}, message ${i}`).toBe(true);
+      }
+      // the second FETCH wrote into the first one's buffers, given back once written
+      expect(writes).toBeGreaterThan(15);
+      expect(memories.size).toBeLessThan(writes * 0.75);
+    } finally {
+      await box.close();
+    }
+  });
+
   it("a file longer or shorter than its name's S= says is still sent whole", async () => {
     const root = join(tmp.dir, '.Lying');
     for (const d of ['cur', 'new', 'tmp']) mkdirSync(join(root, d), { recursive: true });

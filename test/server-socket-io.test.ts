@@ -145,6 +145,34 @@ describe('SocketSessionIO', () => {
     server.close();
   });
 
+  it("a write's `written` comes once the socket is done with the buffer, and at once on a closed connection", async () => {
+    const big = Buffer.alloc(32 * 1024 * 1024, 0x62); // more than the kernel's buffers hold for a reader that does not read
+    let io!: SocketSessionIO;
+    const { server, port } = await serve((x) => {
+      io = x;
+      io.attach({ receive: () => {}, closed: () => {} });
+    });
+    const c = await client(port);
+    c.pause();
+    await sleep(50);
+    let written = 0;
+    void io.write(big, () => written++);
+    await sleep(300);
+    expect(written).toBe(0); // most of it is still waiting for the client
+    c.resume();
+    let received = 0;
+    c.on('data', (b: Buffer) => (received += b.length));
+    while (received < big.length) await sleep(20);
+    await sleep(20);
+    expect(written).toBe(1);
+    c.destroy();
+    await io.whenClosed;
+    let late = 0;
+    await io.write(Buffer.from('gone'), () => late++);
+    expect(late).toBe(1);
+    server.close();
+  });
+
   it('STARTTLS: upgrades in place, input after the handshake is decrypted for the sink', async () => {
     const got: string[] = [];
     let io!: SocketSessionIO;

@@ -127,15 +127,20 @@ export class SocketSessionIO implements SessionIO {
     if (!this.paused) this.deliverPending();
   }
 
-  write(data: Buffer | string): Promise<void> {
-    if (this.isClosed || this.sock.destroyed) return RESOLVED;
+  write(data: Buffer | string, written?: () => void): Promise<void> {
+    if (this.isClosed || this.sock.destroyed) {
+      written?.();
+      return RESOLVED;
+    }
     this.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     if (!this.corked) {
       this.corked = true;
       this.sock.cork();
       setImmediate(() => this.uncork());
     }
-    if (this.sock.write(data)) return this.turnDue() ? nextTurn() : RESOLVED;
+    // A stream calls a write's callback once it is done with the chunk: sent,
+    // or failed or discarded when the socket was destroyed (with an error).
+    if (this.sock.write(data, written && (() => written()))) return this.turnDue() ? nextTurn() : RESOLVED;
     // The buffer is full: flush now ('drain' never comes while corked) and wait.
     this.uncork();
     const drained = this.waitDrain();

@@ -35,10 +35,12 @@ export class MemoryIO implements SessionIO {
     this.remoteAddress = o.remoteAddress ?? (this.loopback ? '127.0.0.1' : '192.0.2.7');
   }
 
-  async write(data: Buffer | string): Promise<void> {
-    if (this.closed) return;
-    this.chunks.push(Buffer.isBuffer(data) ? Buffer.from(data) : Buffer.from(data, 'utf8'));
-    this.wake();
+  async write(data: Buffer | string, written?: () => void): Promise<void> {
+    if (!this.closed) {
+      this.chunks.push(Buffer.isBuffer(data) ? Buffer.from(data) : Buffer.from(data, 'utf8'));
+      this.wake();
+    }
+    written?.();
   }
 
   async pipe(source: AsyncIterable<Buffer>): Promise<void> {

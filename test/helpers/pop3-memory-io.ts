@@ -35,8 +35,10 @@ export class Pop3MemoryIO implements SessionIO {
     this.remoteAddress = o.remoteAddress ?? (this.loopback ? '127.0.0.1' : '192.0.2.7');
   }
 
-  async write(data: Buffer | string): Promise<void> {
-    this.out.push(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+  async write(data: Buffer | string, written?: () => void): Promise<void> {
+    // a Buffer the session will fill again once written() is called is copied first
+    this.out.push(typeof data === 'string' ? Buffer.from(data, 'utf8') : written ? Buffer.from(data) : data);
+    written?.();
   }
 
   async pipe(source: AsyncIterable<Buffer>): Promise<void> {

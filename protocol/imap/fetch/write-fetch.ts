@@ -39,6 +39,7 @@ import { crlfInput, isCrlfInput } from '../../crlf.js';
 import { crlfSlice, crlfViewOfInput, crlfWindow, FetchAbortError, type CrlfWindow } from './crlf-source.js';
 import { renderEnvelope, writeEnvelope } from './envelope.js';
 import { ResponseBytes } from '../response-bytes.js';
+import { outputBuffers } from '../../buffer-pool.js';
 import { filterHeaderFields } from './header-fields.js';
 import { resolveSection, sectionName, type SectionSource } from './sections.js';
 
@@ -46,7 +47,8 @@ export { FetchAbortError };
 
 /** Where FETCH output goes: SessionIO's write/pipe (protocol/session-io.ts). */
 export interface FetchOutput {
-  write(data: Buffer | string): Promise<void>;
+  /** `written`: as SessionIO.write's, called once `data` may be filled again */
+  write(data: Buffer | string, written?: () => void): Promise<void>;
   /** sends exactly the bytes of an already announced `{n}` literal, with backpressure */
   pipe(source: AsyncIterable<Buffer>): Promise<void>;
 }
@@ -426,8 +428,12 @@ function prepareMessageNow(
 class Writer {
   /** filled buffers, in order, waiting for the next flush */
   private chunks: Buffer[] = [];
+  /** for each of `chunks`, the pooled buffer it lies in, given back once written (null: not pooled) */
+  private owners: (Buffer | null)[] = [];
   /** the buffer being filled, and how much of it is */
   private buf: Buffer = EMPTY;
+  /** `buf` came from outputBuffers */
+  private pooled = false;
   private pos = 0;
   /** bytes in `chunks` and `buf` */
   private size = 0;
@@ -485,7 +491,8 @@ class Writer {
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.seal();
-    this.buf = Buffer.allocUnsafe(Math.max(FLUSH_AT, n));
+    this.pooled = n <= outputBuffers.size;
+    this.buf = this.pooled ? outputBuffers.take() : Buffer.allocUnsafe(n);
   }
 
   /**
@@ -500,16 +507,23 @@ class Writer {
     if (typeof p !== 'string' && n >= PASS_THROUGH) {
       this.seal();
       this.chunks.push(p);
+      this.owners.push(null);
       return;
     }
     this.room(n);
     this.pos += typeof p === 'string' ? this.buf.write(p, this.pos, 'latin1') : p.copy(this.buf, this.pos);
   }
 
-  /** closes the buffer being filled (the socket will own it: it is never written to again) */
+  /** closes the buffer being filled (the socket will own it: it is never written to again until written) */
   private seal(): void {
-    if (this.pos > 0) this.chunks.push(this.buf.subarray(0, this.pos));
+    if (this.pos > 0) {
+      this.chunks.push(this.buf.subarray(0, this.pos));
+      this.owners.push(this.pooled ? this.buf : null);
+    } else if (this.pooled) {
+      outputBuffers.give(this.buf);
+    }
     this.buf = EMPTY;
+    this.pooled = false;
     this.pos = 0;
   }
 
@@ -523,9 +537,14 @@ class Writer {
     if (this.size === 0) return;
     this.seal();
     const chunks = this.chunks;
+    const owners = this.owners;
     this.chunks = [];
+    this.owners = [];
     this.size = 0;
-    for (const c of chunks) await this.out.write(c);
+    for (let k = 0; k < chunks.length; k++) {
+      const owner = owners[k];
+      await this.out.write(chunks[k], owner ? () => outputBuffers.give(owner) : undefined);
+    }
   }
 }
 
