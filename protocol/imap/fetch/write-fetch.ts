@@ -60,8 +60,8 @@ export interface FetchResult {
 
 /** How many messages share one setFlags(\Seen) call. */
 const SEEN_BATCH = 128;
-/** Buffered response bytes gathered into one write. */
-const FLUSH_AT = 64 * 1024;
+/** Buffered response bytes gathered into one write: one pooled output buffer (64 KiB). */
+const FLUSH_AT = outputBuffers.size;
 /** A Buffer piece at least this big is written as it is rather than copied into the write buffer. */
 const PASS_THROUGH = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
